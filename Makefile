@@ -1,0 +1,32 @@
+# symgrad: `make generate` sets everything up and renders generated/; `make test` proves it.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: generate test lint bench check clean
+
+# The virtual environment is (re)built whenever the pinned requirements change.
+$(STAMP): requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+generate: $(STAMP)
+	SYMGRAD_CODEGEN=1 $(PY) -m symgrad.codegen
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check symgrad tests bench
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+check: lint test
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,27 @@
+"""The public API, gathered: ``import symgrad as sg`` gives everything listed here."""
+
+import numpy
+
+from symgrad import tensor as _tensor
+from symgrad.engine import enable_grad, grad, no_grad
+from symgrad.generated import functions
+from symgrad.generated.functions import *  # noqa: F403 - the generated ops
+from symgrad.gradcheck import gradcheck
+from symgrad.tensor import Tensor, tensor
+
+# The generated ops as Tensor methods, and as what NumPy calls on tensors dispatch to.
+for _name in functions.METHODS:
+    setattr(Tensor, _name, getattr(functions, _name))
+_tensor.DISPATCH.update(functions.UFUNCS)
+_tensor.DISPATCH.update({numpy.where: functions.where, "erf": functions.erf})
+
+__all__ = [
+    "Tensor",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "no_grad",
+    "tensor",
+    *(name for name in dir(functions) if not name.startswith("_") and name.islower()),
+]
+__all__ = sorted(set(__all__) - {"apply", "elementwise", "numpy", "reductions"})

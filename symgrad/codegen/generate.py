@@ -1,0 +1,106 @@
+"""The whole pipeline as one function: op tables in, source texts out (nothing written)."""
+
+from pathlib import Path
+
+import numpy
+
+from symgrad.codegen import render
+from symgrad.codegen.check import CheckError
+from symgrad.codegen.derive import derive_op
+from symgrad.codegen.evaluate import Evaluator
+from symgrad.codegen.reduce import derive_reduction
+from symgrad.ops import elementwise
+from symgrad.ops.reductions import REDUCTIONS
+
+GENERATED = Path(__file__).resolve().parents[2] / "generated"
+ELEMENTWISE_SOURCES = "symgrad/ops/elementwise.py"
+REDUCTION_SOURCES = "symgrad/ops/reductions.py"
+
+
+def derive_elementwise(ops=elementwise.OPS):
+    """Derive and check every op of the table, in order (a row may use earlier rows)."""
+    evaluator, functions = Evaluator(), {}
+    derived = [derive_op(op, functions, evaluator) for op in ops]
+    return derived, evaluator
+
+
+def generate_sources(ops=elementwise.OPS, reductions=REDUCTIONS):
+    """{file name: text} for every generated file; raises CheckError on any failed check."""
+    derived, evaluator = derive_elementwise(ops)
+    op_functions = evaluator.op_functions
+    derived_reductions = [derive_reduction(r) for r in reductions]
+    sources = {
+        "__init__.py": render.render("package.py.j2", "the templates"),
+        "elementwise.py": render.render(
+            "elementwise.py.j2",
+            ELEMENTWISE_SOURCES,
+            ops=[render.elementwise_context(d, op_functions) for d in derived],
+        ),
+        "functions.py": render.render(
+            "functions.py.j2",
+            ELEMENTWISE_SOURCES,
+            functions=[render.function_context(d) for d in derived],
+            reductions=[render.reduction_context(d) for d in derived_reductions],
+        ),
+        "reductions.py": render.render(
+            "reductions.py.j2",
+            REDUCTION_SOURCES,
+            ops=[render.reduction_context(d) for d in derived_reductions],
+        ),
+        "unbroadcast.py": render.render("unbroadcast.py.j2", "its docstring"),
+    }
+    check_unbroadcast(sources["unbroadcast.py"])
+    check_linear_reductions(sources["reductions.py"], reductions)
+    return sources
+
+
+def check_unbroadcast(source, trials=200, seed=0):
+    """The dot-product test <broadcast_to(x), y> == <x, unbroadcast(y)> on random shapes,
+    the rendered source itself under test."""
+    namespace = {}
+    exec(source, namespace)
+    unbroadcast = namespace["unbroadcast"]
+    rng = numpy.random.default_rng(seed)
+    for _ in range(trials):
+        target = tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(0, 5)))
+        shape = tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(0, 3))) + tuple(
+            int(rng.integers(2, 4)) if (n == 1 and rng.random() < 0.5) else n for n in target
+        )
+        x, y = rng.standard_normal(target), rng.standard_normal(shape)
+        left = numpy.vdot(numpy.broadcast_to(x, shape), y)
+        right = numpy.vdot(x, unbroadcast(y, target))
+        if abs(left - right) > 1e-12 * max(1.0, abs(left)):
+            point = {"shape": target, "broadcast_to": shape}
+            raise CheckError("unbroadcast", None, point, f"<Ax, y> = {left}, <x, A^T y> = {right}")
+
+
+def check_linear_reductions(source, reductions, trials=100, seed=0):
+    """The dot-product test <f(x), y> == <x, vjp(y)> for each (linear) reduction, over
+    random shapes, axes and keepdims, the rendered classes themselves under test."""
+    namespace = {}
+    exec(source, namespace)
+    rng = numpy.random.default_rng(seed)
+    for reduction in reductions:
+        cls = namespace[reduction.class_name]
+        for _ in range(trials):
+            shape = tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(0, 5)))
+            axis = _random_axis(rng, len(shape))
+            keepdims = bool(rng.integers(2))
+            x = rng.standard_normal(shape)
+            out = numpy.asarray(cls.forward(x, axis, keepdims))
+            y = rng.standard_normal(out.shape)
+            node = cls((None,), (x,), out, (axis, keepdims), (True,))
+            (x_bar,) = node.calculate_grads(y, (x,), out, (True,))
+            left, right = numpy.vdot(out, y), numpy.vdot(x, x_bar)
+            if abs(left - right) > 1e-12 * max(1.0, abs(left)):
+                point = {"shape": shape, "axis": axis, "keepdims": keepdims}
+                raise CheckError(reduction.name, "x", point, f"<Ax, y> = {left}, <x, A^T y> = {right}")
+
+
+def _random_axis(rng, ndim):
+    if ndim == 0 or rng.random() < 0.25:
+        return None
+    axes = [a - ndim if rng.random() < 0.5 else a for a in range(ndim) if rng.random() < 0.6]
+    if not axes:
+        return int(rng.integers(-ndim, ndim))
+    return tuple(axes) if len(axes) > 1 or rng.random() < 0.5 else axes[0]

@@ -1,0 +1,142 @@
+"""Print SymPy expressions as plain NumPy code.
+
+The stock NumPyPrinter is close, but prints erf as scalar-only ``math.erf``, Max via
+``functools.reduce``, Piecewise via ``numpy.select`` and integer powers as floats; this
+subclass fixes those and refuses what it cannot print.
+"""
+
+from sympy import Float, Pow, Rational, S
+from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.precedence import precedence
+
+# Names a printed expression may call besides numpy.*: the NumPy-less special functions.
+SPECIAL_FUNCTIONS = {"erf": "special.erf"}
+
+
+class UnprintableError(ValueError):
+    pass
+
+
+class RulePrinter(NumPyPrinter):
+    _module = "numpy"
+
+    def __init__(self, op_functions=()):
+        super().__init__({"fully_qualified_modules": True, "strict": True})
+        # Ops of the table called inside others print as calls to their kernels.
+        self.op_functions = frozenset(op_functions)
+
+    # ---- numbers: Python literals, so float32 arrays stay float32 -----------------
+    def _print_Integer(self, expr):
+        return str(int(expr))
+
+    def _print_Rational(self, expr):
+        return repr(float(expr))
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+    def _print_Half(self, expr):
+        return "0.5"
+
+    def _print_Pow(self, expr, rational=False):
+        base, exponent = expr.args
+        if exponent == S.Half:
+            return f"numpy.sqrt({self._print(base)})"
+        if exponent == -S.Half:
+            return f"(1 / numpy.sqrt({self._print(base)}))"
+        if exponent.is_Integer and exponent < 0:
+            return f"(1 / {self.parenthesize(base ** (-exponent), 1000)})"
+        prec = precedence(expr)
+        return f"{self.parenthesize(base, prec, strict=True)}**{self.parenthesize(exponent, prec)}"
+
+    def _print_Abs(self, expr):
+        return f"numpy.abs({self._print(expr.args[0])})"
+
+    # ---- branches: numpy.where, nested ------------------------------------------------
+    def _print_Piecewise(self, expr):
+        *branches, (last, last_cond) = expr.args
+        if last_cond != S.true:
+            raise UnprintableError(f"Piecewise without a default branch: {expr}")
+        code = self._print(last)
+        for value, cond in reversed(branches):
+            code = f"numpy.where({self._print(cond)}, {self._print(value)}, {code})"
+        return code
+
+    def _print_Relational(self, expr):
+        op = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}[expr.rel_op]
+        return f"({self._print(expr.lhs)} {op} {self._print(expr.rhs)})"
+
+    def _print_And(self, expr):
+        return " & ".join(f"{self._print(arg)}" for arg in sorted(expr.args, key=str))
+
+    def _print_Or(self, expr):
+        return " | ".join(f"{self._print(arg)}" for arg in sorted(expr.args, key=str))
+
+    def _print_Heaviside(self, expr):
+        at_zero = expr.pargs[1] if len(expr.pargs) > 1 else Rational(1, 2)
+        return f"numpy.heaviside({self._print(expr.pargs[0])}, {self._print(at_zero)})"
+
+    def _print_Max(self, expr):
+        return self._fold("numpy.maximum", expr.args)
+
+    def _print_Min(self, expr):
+        return self._fold("numpy.minimum", expr.args)
+
+    def _fold(self, fn, args):
+        args = sorted(args, key=str)
+        code = self._print(args[0])
+        for arg in args[1:]:
+            code = f"{fn}({code}, {self._print(arg)})"
+        return code
+
+    def _print_sign(self, expr):
+        return f"numpy.sign({self._print(expr.args[0])})"
+
+    def _print_erf(self, expr):
+        return f"{SPECIAL_FUNCTIONS['erf']}({self._print(expr.args[0])})"
+
+    def _print_Function(self, expr):
+        name = type(expr).__name__
+        if name in self.op_functions:
+            return f"{name}({', '.join(self._print(arg) for arg in expr.args)})"
+        return super()._print_Function(expr)
+
+    def _print_AppliedUndef(self, expr):
+        return self._print_Function(expr)
+
+    def _print_DiracDelta(self, expr):
+        raise UnprintableError(f"DiracDelta survived sanitizing: {expr}")
+
+    def _print_Derivative(self, expr):
+        raise UnprintableError(f"an unevaluated derivative survived: {expr}")
+
+    def _print_Subs(self, expr):
+        raise UnprintableError(f"an unevaluated substitution survived: {expr}")
+
+    def _print_Symbol(self, expr):
+        return expr.name
+
+
+def fold_constants(expr):
+    """Numeric subexpressions (sqrt(2)/2, log(10), 1/3) as float literals; exponents kept
+    exact so that x**2 and x**(1/2) still print as x**2 and sqrt(x)."""
+    if expr.is_Integer or expr.is_Float or expr.is_Symbol:
+        return expr
+    if expr.is_number and expr.is_real:
+        return Float(expr.evalf(20), 17)
+    if isinstance(expr, Pow):
+        return Pow(fold_constants(expr.base), expr.exp)
+    if not expr.args:
+        return expr
+    return expr.func(*(fold_constants(arg) for arg in expr.args))
+
+
+def print_numpy(expr, op_functions=()):
+    """NumPy code for ``expr``; raises UnprintableError for anything not plain NumPy."""
+    code = RulePrinter(op_functions).doprint(fold_constants(expr))
+    for bad in ("math.", "mpmath.", "functools.", "numpy.select", "# Not supported"):
+        if bad in code:
+            raise UnprintableError(f"cannot print {expr} as NumPy: {code}")
+    return code
+
+

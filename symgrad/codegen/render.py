@@ -1,0 +1,144 @@
+"""Render derived ops through the Jinja templates into Python source text.
+
+All the symbolic work is done before this point; here expressions become statements
+(common subexpressions first), and the templates only loop and substitute.
+"""
+
+from pathlib import Path
+
+import jinja2
+import numpy
+import sympy
+
+from symgrad.codegen.derive import GRAD, OUT
+from symgrad.codegen.printer import print_numpy
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMP_PREFIX = "tmp"
+
+
+def environment():
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+
+
+def render(template, sources, **context):
+    text = environment().get_template(template).render(
+        template=template, sources=sources, **context
+    )
+    return text.rstrip("\n") + "\n"
+
+
+def statements(exprs, op_functions):
+    """Assignments of the common subexpressions of ``exprs``, and each one's code."""
+    temps, reduced = sympy.cse(
+        exprs, symbols=sympy.numbered_symbols(TEMP_PREFIX), order="canonical"
+    )
+    lines = [f"{name} = {print_numpy(value, op_functions)}" for name, value in temps]
+    return lines, [_code(expr, op_functions) for expr in reduced]
+
+
+def _code(expr, op_functions):
+    # A rule that is identically zero still owes a gradient of the output's shape.
+    return "numpy.zeros_like(grad)" if expr == 0 else print_numpy(expr, op_functions)
+
+
+def _unpack(names, used, source):
+    if not any(name in used for name in names):
+        return []
+    targets = ", ".join(name if name in used else "_" for name in names)
+    return [f"{targets}{',' if len(names) == 1 else ''} = {source}"]
+
+
+def elementwise_context(derived, op_functions):
+    """The template's view of one derived element-wise op."""
+    op = derived.op
+    params = [name for name, _ in op.params]
+    vjps = derived.vjps
+    used = {s.name for vjp in vjps.values() for s in vjp.free_symbols}
+    for name in op.inputs + tuple(params):
+        if name.startswith(TEMP_PREFIX):
+            raise ValueError(f"{op.name}: the name {name!r} is reserved for temporaries")
+
+    temp_lines, codes = statements([vjps[name] for name in op.grad_inputs], op_functions)
+    by_input = dict(zip(op.grad_inputs, codes, strict=True))
+    grad_lines = _unpack(op.inputs, used, "children") + _unpack(params, used, "self.params")
+    grad_lines += temp_lines
+    if len(op.inputs) == 1:
+        grad_lines.append(f"return ({codes[0]},)")
+    else:
+        grad_lines.append("return (")
+        for place, name in enumerate(op.inputs):
+            value = f"{by_input[name]} if needs[{place}] else None" if name in by_input else "None"
+            grad_lines.append(f"    {value},")
+        grad_lines.append(")")
+
+    kernel_temps, (kernel_code,) = statements([derived.kernel], op_functions)
+    doc_lines = []
+    if derived.kernel != derived.forward:
+        doc_lines.append(f"evaluated as {sympy.sstr(derived.kernel)}")
+    for name in op.grad_inputs:
+        doc_lines.append(f"grad_{name} = {sympy.sstr(vjps[name])}")
+    for kink in op.kinks:
+        at = ", ".join(f"{k} = {sympy.sstr(v)}" for k, v in kink.at.items())
+        values = ", ".join(f"d/d{k} = {sympy.sstr(v)}" for k, v in kink.grads.items())
+        doc_lines.append(f"at {at}: {values} ({kink.why})")
+    return {
+        "name": op.name,
+        "class_name": op.class_name,
+        "signature": ", ".join((*op.inputs, *params)),
+        "kernel_doc": f"{sympy.sstr(derived.forward)}, on NumPy arrays.",
+        "kernel_lines": [*kernel_temps, f"return {kernel_code}"],
+        "forward_doc": f"out = {sympy.sstr(derived.forward)}",
+        "doc_lines": doc_lines,
+        "differentiable": tuple(name in op.grad_inputs for name in op.inputs),
+        "saves_inputs": any(name in used for name in op.inputs),
+        "saves_out": OUT.name in used,
+        "grad_lines": grad_lines,
+        "grad_symbol": GRAD.name,
+    }
+
+
+def function_context(derived):
+    """The template's view of the public function of one op."""
+    op = derived.op
+    params = [f"{name}={default!r}" if default is not None else name for name, default in op.params]
+    ufunc = getattr(numpy, op.name, None)
+    inputs = ", ".join(op.inputs) + ("," if len(op.inputs) == 1 else "")
+    param_names = ", ".join(name for name, _ in op.params) + ("," if len(op.params) == 1 else "")
+    return {
+        "name": op.name,
+        "class_name": op.class_name,
+        "signature": ", ".join((*op.inputs, *params)),
+        "inputs": inputs,
+        "params": param_names,
+        "doc": f"{op.name}: out = {sympy.sstr(derived.forward)}, element-wise"
+        + (", with NumPy broadcasting." if len(op.inputs) > 1 else "."),
+        "method": op.method,
+        "ufunc": op.name if isinstance(ufunc, numpy.ufunc) else None,
+    }
+
+
+def reduction_context(derived):
+    """The template's view of one derived reduction (and of its public function)."""
+    reduction = derived.reduction
+    used = {s.name for s in derived.lowered.free_symbols}
+    return {
+        "name": reduction.name,
+        "class_name": reduction.class_name,
+        "numpy": reduction.numpy,
+        "forward_doc": sympy.sstr(derived.forward),
+        "vjp_doc": sympy.sstr(derived.vjp),
+        "code": print_numpy(derived.lowered),
+        "uses_grad": "grad_kept" in used,
+        "saves_out": "out_kept" in used,
+        "uses_count": "n" in used,
+        "doc": f"numpy.{reduction.numpy} over axis (None: all), keeping the reduced axes "
+        "as size 1 if keepdims.",
+    }

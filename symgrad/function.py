@@ -1,0 +1,46 @@
+"""The base class of every generated backward function (a node of the graph).
+
+The contract comes from the seed post: ``calculate_grad(grad, children, place)`` returns
+the gradient for input number ``place``, given ``grad`` (the gradient of the node's
+output) and ``children`` (the node's inputs, as the rule needs them). Generated
+subclasses implement ``calculate_grads``, which returns the gradients of all requested
+inputs at once so that subexpressions shared between them are computed once.
+"""
+
+
+class BackwardFcn:
+    # NOTE: slots keep a node small and its attribute access fast; a graph of many
+    # small ops is dominated by this per-node overhead.
+    __slots__ = ("children", "freed", "inputs", "needs", "out", "params", "retained")
+
+    # Filled in by each generated subclass.
+    name = ""
+    forward = None
+    saves_inputs = True
+    saves_out = False
+
+    def __init__(self, inputs, children, out, params, needs):
+        self.inputs = inputs  # the input Tensors (or constants), for the graph walk
+        self.children = children if self.saves_inputs else None
+        self.out = out if self.saves_out else None
+        self.params = params
+        self.needs = needs  # per input: does it want a gradient?
+        self.freed = False
+        self.retained = None  # the output Tensor, when it asked to retain its grad
+
+    def calculate_grad(self, grad, children, place):
+        """The gradient for input ``place`` (the seed's signature)."""
+        needs = tuple(i == place for i in range(len(self.inputs)))
+        return self.calculate_grads(grad, children, self.out, needs)[place]
+
+    def calculate_grads(self, grad, children, out, needs):  # pragma: no cover
+        raise NotImplementedError
+
+    def free(self):
+        """Drop what was saved for backward (after a backward without retain_graph)."""
+        self.children = None
+        self.out = None
+        self.freed = True
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"

@@ -1,0 +1,165 @@
+"""The element-wise op table: one row per op, its forward definition and its checks.
+
+Adding an op is adding a row here and running ``make generate``; the tests pick it up.
+A row may use an op declared above it as a function (``silu`` uses ``sigmoid``), so its
+stable kernel and its derived rule are reused.
+"""
+
+from sympy import (
+    Abs,
+    Float,
+    Function,
+    Max,
+    Min,
+    Ne,
+    Piecewise,
+    acos,
+    acosh,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    ceiling,
+    cos,
+    cosh,
+    erf,
+    exp,
+    floor,
+    log,
+    sign,
+    sin,
+    sinh,
+    sqrt,
+    tan,
+    tanh,
+)
+from sympy.codegen.cfunctions import expm1, log1p, log2, log10
+
+from symgrad.ops.spec import INF, Elementwise, Kink, real_symbols
+
+x, y, condition = real_symbols("x y condition")
+negative_slope, alpha, a_min, a_max = real_symbols("negative_slope alpha a_min a_max")
+
+# Ops of this table used inside later rows, by name.
+sigmoid = Function("sigmoid")
+
+# SELU's constants at full precision (Klambauer et al. 2017).
+SELU_ALPHA = Float("1.6732632423543772848170429916717", 40)
+SELU_SCALE = Float("1.0507009873554804934193349852946", 40)
+
+POSITIVE = (0, INF)
+UNIT = (-1, 1)
+TIE = "ties split the gradient evenly, as PyTorch does"
+
+OPS = (
+    # ---- arithmetic ---------------------------------------------------------------
+    Elementwise("add", x + y, inputs=("x", "y")),
+    Elementwise("subtract", x - y, inputs=("x", "y")),
+    Elementwise("multiply", x * y, inputs=("x", "y")),
+    Elementwise("divide", x / y, inputs=("x", "y"), singular={"y": (0,)}),
+    Elementwise(
+        "power",
+        x**y,
+        inputs=("x", "y"),
+        domain={"x": POSITIVE},
+        kinks=(
+            Kink({"x": 0}, {"x": 0, "y": 0}, "0**y is flat for y > 1, as in PyTorch", {"y": 2}),
+        ),
+    ),
+    Elementwise("negative", -x),
+    Elementwise("reciprocal", 1 / x, singular={"x": (0,)}),
+    Elementwise("square", x**2),
+    Elementwise("sqrt", sqrt(x), domain={"x": POSITIVE}, kinks=(Kink({"x": 0}, {"x": INF}),)),
+    Elementwise(
+        "maximum",
+        Max(x, y),
+        inputs=("x", "y"),
+        kinks=(Kink({"x": y}, {"x": 0.5, "y": 0.5}, TIE),),
+    ),
+    Elementwise(
+        "minimum",
+        Min(x, y),
+        inputs=("x", "y"),
+        kinks=(Kink({"x": y}, {"x": 0.5, "y": 0.5}, TIE),),
+    ),
+    Elementwise("abs", Abs(x), kinks=(Kink({"x": 0}, {"x": 0}),)),
+    Elementwise("sign", sign(x), kinks=(Kink({"x": 0}, {"x": 0}),)),
+    Elementwise("floor", floor(x), singular={"x": (-2, -1, 0, 1, 2)}),
+    Elementwise("ceil", ceiling(x), singular={"x": (-2, -1, 0, 1, 2)}),
+    Elementwise(
+        "clip",
+        Piecewise((a_min, x < a_min), (a_max, x > a_max), (x, True)),
+        params=(("a_min", None), ("a_max", None)),
+        # NumPy's clip: a_max wins when the bounds cross.
+        kernel=Min(Max(x, a_min), a_max),
+        param_sample={"a_min": -1.0, "a_max": 1.0},
+        kinks=(
+            Kink({"x": a_min}, {"x": 1}, "the gradient passes at the bounds, as in PyTorch"),
+            Kink({"x": a_max}, {"x": 1}, "the gradient passes at the bounds, as in PyTorch"),
+        ),
+    ),
+    Elementwise(
+        "where",
+        Piecewise((x, Ne(condition, 0)), (y, True)),
+        inputs=("condition", "x", "y"),
+        no_grad=("condition",),
+        sample={"condition": [0.0, 1.0]},
+        method=False,
+    ),
+    # ---- exponentials and logarithms ----------------------------------------------
+    Elementwise("exp", exp(x)),
+    Elementwise("expm1", expm1(x)),
+    Elementwise("log", log(x), domain={"x": POSITIVE}),
+    Elementwise("log2", log2(x), domain={"x": POSITIVE}),
+    Elementwise("log10", log10(x), domain={"x": POSITIVE}),
+    Elementwise("log1p", log1p(x), domain={"x": (-1, INF)}),
+    # ---- trigonometric and hyperbolic -----------------------------------------------
+    Elementwise("sin", sin(x)),
+    Elementwise("cos", cos(x)),
+    Elementwise("tan", tan(x), sample={"x": (-1.4, 1.4)}),
+    Elementwise("arcsin", asin(x), domain={"x": UNIT}),
+    Elementwise("arccos", acos(x), domain={"x": UNIT}),
+    Elementwise("arctan", atan(x)),
+    Elementwise("arctan2", atan2(y, x), inputs=("y", "x"), singular={"x": (0,), "y": (0,)}),
+    Elementwise("sinh", sinh(x)),
+    Elementwise("cosh", cosh(x)),
+    Elementwise("tanh", tanh(x)),
+    Elementwise("arcsinh", asinh(x)),
+    Elementwise("arccosh", acosh(x), domain={"x": (1, INF)}),
+    Elementwise("arctanh", atanh(x), domain={"x": UNIT}),
+    Elementwise("erf", erf(x)),
+    # ---- activations ----------------------------------------------------------------
+    Elementwise(
+        "sigmoid",
+        1 / (1 + exp(-x)),
+        # exp of a negative argument only: no overflow, and full relative accuracy.
+        kernel=Piecewise((1, x >= 0), (exp(-Abs(x)), True)) / (1 + exp(-Abs(x))),
+    ),
+    Elementwise("relu", Piecewise((x, x > 0), (0, True)), kinks=(Kink({"x": 0}, {"x": 0}),)),
+    Elementwise(
+        "leaky_relu",
+        Piecewise((x, x > 0), (negative_slope * x, True)),
+        params=(("negative_slope", 0.01),),
+        kinks=(Kink({"x": 0}, {"x": negative_slope}, "PyTorch's convention: negative_slope at 0"),),
+    ),
+    Elementwise(
+        "elu",
+        Piecewise((x, x > 0), (alpha * expm1(x), True)),
+        params=(("alpha", 1.0),),
+        kinks=(Kink({"x": 0}, {"x": alpha}, "PyTorch's convention: alpha at 0"),),
+    ),
+    Elementwise(
+        "selu",
+        SELU_SCALE * Piecewise((x, x > 0), (SELU_ALPHA * expm1(x), True)),
+        kinks=(Kink({"x": 0}, {"x": SELU_SCALE * SELU_ALPHA}, "scale * alpha at 0, as in PyTorch"),),
+    ),
+    Elementwise(
+        "softplus",
+        log(1 + exp(x)),
+        # log1p of exp of a negative argument only: no overflow, full relative accuracy.
+        kernel=Max(x, 0) + log1p(exp(-Abs(x))),
+    ),
+    Elementwise("gelu", x / 2 * (1 + erf(x / sqrt(2)))),
+    Elementwise("silu", x * sigmoid(x)),
+)

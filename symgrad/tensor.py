@@ -1,0 +1,243 @@
+"""Tensor: an ndarray that remembers how it was computed, and ``apply``, the one place
+where an op runs forward and, if a gradient is wanted, records its node."""
+
+import numbers
+
+import numpy
+
+from symgrad import engine
+from symgrad.generated import elementwise as ew
+
+FLOAT_KINDS = "f"
+
+
+class Tensor:
+    """An n-dimensional array in a graph of operations (PyTorch's autograd semantics)."""
+
+    __slots__ = ("__weakref__", "_requires_grad", "_retains_grad", "data", "grad", "grad_fn")
+
+    # NOTE: a higher priority than ndarray's makes `ndarray * tensor` call our reflected
+    # operators instead of NumPy broadcasting over an object array.
+    __array_priority__ = 1000
+
+    def __init__(self, data, dtype=None, requires_grad=False):
+        # Copy: the tensor never aliases (so never mutates) the caller's array.
+        self.data = numpy.array(data, dtype=dtype)
+        self.grad = None
+        self.grad_fn = None
+        self._retains_grad = False
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    @classmethod
+    def _wrap(cls, data, grad_fn=None):
+        """A tensor around an array the library just computed (no copy, no checks)."""
+        tensor = cls.__new__(cls)
+        tensor.data = data if type(data) is numpy.ndarray else numpy.asarray(data)
+        tensor.grad = None
+        tensor.grad_fn = grad_fn
+        tensor._retains_grad = False
+        tensor._requires_grad = grad_fn is not None
+        return tensor
+
+    # ---- gradient bookkeeping -------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        value = bool(value)
+        if value and self.data.dtype.kind not in FLOAT_KINDS:
+            raise TypeError(
+                f"only floating-point tensors can require gradients, not {self.data.dtype}"
+            )
+        if not value and self.grad_fn is not None:
+            raise RuntimeError("requires_grad can only be switched off on a leaf; use detach()")
+        self._requires_grad = value
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        if self.grad_fn is not None:
+            self._retains_grad = True
+            self.grad_fn.retained = self
+
+    def backward(self, grad=None, retain_graph=False, create_graph=False):
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
+        engine.backward([self], [grad], retain_graph, create_graph)
+
+    def detach(self):
+        """The same data, cut from the graph (shares memory, like PyTorch)."""
+        return Tensor._wrap(self.data)
+
+    def numpy(self):
+        return self.data
+
+    def item(self):
+        return self.data.item()
+
+    # ---- array attributes ------------------------------------------------------------
+    shape = property(lambda self: self.data.shape)
+    ndim = property(lambda self: self.data.ndim)
+    dtype = property(lambda self: self.data.dtype)
+    size = property(lambda self: self.data.size)
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        body = numpy.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = f", grad_fn=<{type(self.grad_fn).__name__}>" if self.grad_fn else ""
+        if not extra and self._requires_grad:
+            extra = ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.data)
+
+    # ---- operators (each one generated op) ---------------------------------------------
+    def __add__(self, other):
+        return apply(ew.AddBackward, (self, other))
+
+    def __radd__(self, other):
+        return apply(ew.AddBackward, (other, self))
+
+    def __sub__(self, other):
+        return apply(ew.SubtractBackward, (self, other))
+
+    def __rsub__(self, other):
+        return apply(ew.SubtractBackward, (other, self))
+
+    def __mul__(self, other):
+        return apply(ew.MultiplyBackward, (self, other))
+
+    def __rmul__(self, other):
+        return apply(ew.MultiplyBackward, (other, self))
+
+    def __truediv__(self, other):
+        return apply(ew.DivideBackward, (self, other))
+
+    def __rtruediv__(self, other):
+        return apply(ew.DivideBackward, (other, self))
+
+    def __pow__(self, other):
+        return apply(ew.PowerBackward, (self, other))
+
+    def __rpow__(self, other):
+        return apply(ew.PowerBackward, (other, self))
+
+    def __neg__(self):
+        return apply(ew.NegativeBackward, (self,))
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return apply(ew.AbsBackward, (self,))
+
+    # Comparisons give plain boolean arrays: they have no gradient.
+    def __lt__(self, other):
+        return self.data < _data(other)
+
+    def __le__(self, other):
+        return self.data <= _data(other)
+
+    def __gt__(self, other):
+        return self.data > _data(other)
+
+    def __ge__(self, other):
+        return self.data >= _data(other)
+
+    def __eq__(self, other):
+        return self.data == _data(other)
+
+    def __ne__(self, other):
+        return self.data != _data(other)
+
+    __hash__ = object.__hash__
+
+    # ---- NumPy protocols ----------------------------------------------------------------
+    # NumPy functions called on tensors run the matching symgrad op, so that a backward
+    # rule (NumPy code) builds a graph when it is given tensors (create_graph=True).
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and not kwargs:
+            if ufunc in DISPATCH:
+                return DISPATCH[ufunc](*inputs)
+            if ufunc in CONSTANT_UFUNCS:
+                return ufunc(*(_data(x) for x in inputs))
+        raise TypeError(f"numpy.{ufunc.__name__}.{method} is not differentiable by symgrad")
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func in DISPATCH:
+            return DISPATCH[func](*args, **kwargs)
+        if func in CONSTANT_FUNCTIONS:
+            return func(*(_data(x) for x in args), **kwargs)
+        raise TypeError(f"numpy.{func.__name__} is not differentiable by symgrad")
+
+    @staticmethod
+    def _special_dispatch(name, *inputs):
+        """symgrad.special functions called on tensors (see special.py)."""
+        return DISPATCH[name](*inputs)
+
+
+# NumPy function (or special function name) -> symgrad function; filled in by
+# symgrad/__init__.py from the generated function table.
+DISPATCH = {}
+# Functions whose result carries no gradient: comparisons and step functions.
+CONSTANT_UFUNCS = frozenset(
+    (numpy.heaviside, numpy.greater, numpy.greater_equal, numpy.less, numpy.less_equal,
+     numpy.equal, numpy.not_equal, numpy.logical_and, numpy.logical_or, numpy.logical_not,
+     numpy.isfinite, numpy.isnan, numpy.isinf)
+)  # fmt: skip
+CONSTANT_FUNCTIONS = frozenset((numpy.zeros_like, numpy.ones_like, numpy.shape, numpy.ndim))
+
+
+def _data(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+def tensor(data, dtype=None, requires_grad=False):
+    """A new leaf tensor holding a copy of ``data`` (dtype as NumPy infers it)."""
+    return Tensor(_data(data), dtype=dtype, requires_grad=requires_grad)
+
+
+def apply(fcn, inputs, params=()):
+    """Run the op ``fcn`` (a generated BackwardFcn class) forward on ``inputs``, tensors
+    or constants, and record a node when any tensor input requires a gradient."""
+    datas = tuple(x.data if type(x) is Tensor else x for x in inputs)
+    try:
+        out = fcn.forward(*datas, *params)
+    except ValueError as error:
+        raise _explain(fcn, datas, error) from None
+    if not engine.grad_enabled:
+        return Tensor._wrap(out)
+    needs = tuple(
+        type(x) is Tensor and x._requires_grad and d
+        for x, d in zip(inputs, fcn.differentiable, strict=True)
+    )
+    if True not in needs:
+        return Tensor._wrap(out)
+    return Tensor._wrap(out, fcn(inputs, datas, out, params, needs))
+
+
+def _explain(fcn, datas, error):
+    shapes = [numpy.shape(d) for d in datas if not isinstance(d, numbers.Number)]
+    try:
+        numpy.broadcast_shapes(*shapes)
+    except ValueError:
+        listed = " and ".join(str(s) for s in shapes)
+        return ValueError(f"{fcn.name}: shapes {listed} cannot be broadcast together")
+    return ValueError(f"{fcn.name}: {error}")
