@@ -667,7 +667,7 @@ class ArcsinBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
-        return (grad/numpy.sqrt(1 - x**2),)
+        return (grad/special.inplace(numpy.sqrt, 1 - x**2),)
 
 
 # ---- arccos --------------------------------------------------------------------------
@@ -690,7 +690,7 @@ class ArccosBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
-        return (-grad/numpy.sqrt(1 - x**2),)
+        return (-grad/special.inplace(numpy.sqrt, 1 - x**2),)
 
 
 # ---- arctan --------------------------------------------------------------------------
@@ -832,7 +832,7 @@ class ArcsinhBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
-        return (grad/numpy.sqrt(x**2 + 1),)
+        return (grad/special.inplace(numpy.sqrt, x**2 + 1),)
 
 
 # ---- arccosh -------------------------------------------------------------------------
@@ -855,7 +855,7 @@ class ArccoshBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
-        return (grad/(numpy.sqrt(x - 1)*numpy.sqrt(x + 1)),)
+        return (grad/(special.inplace(numpy.sqrt, x - 1)*special.inplace(numpy.sqrt, x + 1)),)
 
 
 # ---- arctanh -------------------------------------------------------------------------
@@ -901,19 +901,18 @@ class ErfBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
-        return (1.1283791670955126*grad*numpy.exp(-x**2),)
+        return (1.1283791670955126*grad*special.inplace(numpy.exp, -x**2),)
 
 
 # ---- sigmoid -------------------------------------------------------------------------
 def sigmoid(x):
     """1/(1 + exp(-x)), on NumPy arrays."""
-    tmp0 = numpy.exp(-numpy.abs(x))
-    return numpy.where((x >= 0), 1, tmp0)/(tmp0 + 1)
+    return special.inplace(numpy.exp, numpy.minimum(0, x))/(1 + special.inplace(numpy.exp, -numpy.abs(x)))
 
 
 class SigmoidBackward(BackwardFcn):
     """sigmoid: out = 1/(1 + exp(-x))
-    evaluated as Piecewise((1, x >= 0), (exp(-Abs(x)), True))/(1 + exp(-Abs(x)))
+    evaluated as exp(Min(0, x))/(1 + exp(-Abs(x)))
     grad_x = -grad*out*(out - 1)
     """
 
@@ -925,7 +924,7 @@ class SigmoidBackward(BackwardFcn):
     saves_out = True
 
     def calculate_grads(self, grad, children, out, needs):
-        return (-grad*out*(out - 1),)
+        return (grad*out*(1 - out),)
 
 
 # ---- relu ----------------------------------------------------------------------------
@@ -1029,7 +1028,7 @@ class SeluBackward(BackwardFcn):
 # ---- softplus ------------------------------------------------------------------------
 def softplus(x):
     """log(exp(x) + 1), on NumPy arrays."""
-    return numpy.log1p(numpy.exp(-numpy.abs(x))) + numpy.maximum(0, x)
+    return special.inplace(numpy.log1p, special.inplace(numpy.exp, -numpy.abs(x))) + numpy.maximum(0, x)
 
 
 class SoftplusBackward(BackwardFcn):
@@ -1046,7 +1045,7 @@ class SoftplusBackward(BackwardFcn):
     saves_out = True
 
     def calculate_grads(self, grad, children, out, needs):
-        return (grad*(1 - numpy.exp(-out)),)
+        return (grad*(1 - special.inplace(numpy.exp, -out)),)
 
 
 # ---- gelu ----------------------------------------------------------------------------
@@ -1071,7 +1070,7 @@ class GeluBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         tmp0 = 1.4142135623730951*x
-        return (0.5*grad*(0.5641895835477563*tmp0*numpy.exp(-0.5*x**2) + special.erf(0.5*tmp0) + 1),)
+        return (0.5*grad*(0.5641895835477563*tmp0*special.inplace(numpy.exp, -0.5*x**2) + special.erf(0.5*tmp0) + 1),)
 
 
 # ---- silu ----------------------------------------------------------------------------
@@ -1095,4 +1094,4 @@ class SiluBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         tmp0 = sigmoid(x)
-        return (grad*(-out*(tmp0 - 1) + tmp0),)
+        return (grad*(out*(1 - tmp0) + tmp0),)

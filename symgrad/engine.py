@@ -1,10 +1,12 @@
-"""The backward engine: walk the graph in reverse topological order, without recursion,
-calling each node's generated rule and summing the gradients of reused values.
+"""The backward engine: run the graph's nodes newest first (a topological order), without
+recursion, calling each node's generated rule and summing the gradients of reused values.
 
 Unbroadcasting happens here and nowhere else.
 """
 
 import contextlib
+import heapq
+import sys
 
 import numpy
 
@@ -91,18 +93,15 @@ def _run(roots, grads, retain_graph, create_graph, inputs):
     """The shared walk of backward() and grad(); returns the gradients of ``inputs``
     (if given) instead of accumulating into leaves."""
     seeds = [_seed(root, grad, create_graph) for root, grad in zip(roots, grads, strict=True)]
-    pending = {}  # node -> gradient of its output, summed over all uses so far
-    leaf_grads = {}  # id(leaf) -> (leaf, gradient)
-    wanted = None if inputs is None else {id(t): t for t in inputs}
+    pass_ = _Pass(None if inputs is None else {id(t) for t in inputs})
     for root, seed in zip(roots, seeds, strict=True):
-        _send(root, seed, pending, leaf_grads, wanted)
+        pass_.send(root, seed)
 
-    context = enable_grad() if create_graph else no_grad()
-    with context:
-        for node in _topological_order(roots):
-            grad = pending.pop(node, None)
-            if grad is None:
-                continue
+    with enable_grad() if create_graph else no_grad():
+        ready, pending, send = pass_.ready, pass_.pending, pass_.send
+        while ready:
+            node = heapq.heappop(ready)[1]
+            grad = pending.pop(node)
             if node.freed:
                 raise RuntimeError(
                     "backward through a graph a second time: its saved values were freed; "
@@ -111,38 +110,67 @@ def _run(roots, grads, retain_graph, create_graph, inputs):
             if node.retained is not None:
                 retained = node.retained
                 retained.grad = _as_array(grad) + (0 if retained.grad is None else retained.grad)
-            children, out = node.children, node.out
-            if create_graph:
-                children, out = _graph_inputs(node)
+            children, out = _graph_inputs(node) if create_graph else (node.children, node.out)
             grads = node.calculate_grads(grad, children, out, node.needs)
-            for tensor, grad_in, needed in zip(node.inputs, grads, node.needs, strict=True):
+            for tensor, grad_in, needed in zip(node.inputs, grads, node.needs):
                 if needed:
-                    _send(tensor, unbroadcast(grad_in, tensor.shape), pending, leaf_grads, wanted)
+                    shape = tensor.data.shape
+                    if grad_in.shape != shape:
+                        grad_in = unbroadcast(grad_in, shape)
+                    send(tensor, grad_in)
             if not retain_graph:
                 node.free()
 
-    if wanted is not None:
-        return [leaf_grads.get(id(t), (None, None))[1] for t in inputs]
-    _accumulate_into_leaves(leaf_grads.values())
+    if inputs is not None:
+        return [pass_.leaf_grads.get(id(t), (None, None))[1] for t in inputs]
+    _accumulate_into_leaves(pass_.leaf_grads.values())
     return None
 
 
-def _send(tensor, grad, pending, leaf_grads, wanted):
-    """Add ``grad`` to what ``tensor`` has received in this pass."""
-    node = tensor.grad_fn
-    if (node is None and wanted is None) or (wanted is not None and id(tensor) in wanted):
-        _add_to(leaf_grads, id(tensor), tensor, grad)
-    if node is None:
-        return
-    if node in pending:
-        pending[node] = pending[node] + grad
-    else:
-        pending[node] = grad
+class _Pass:
+    """The state of one backward pass: gradients waiting at nodes, the heap of nodes
+    ready to run, and what reached the leaves (or the inputs of sg.grad)."""
+
+    def __init__(self, wanted):
+        self.wanted = wanted  # ids of sg.grad's inputs; None for backward()
+        self.pending = {}  # node -> gradient of its output, summed over all uses so far
+        self.ready = []  # heap of (-sequence, node): the newest node runs first
+        self.leaf_grads = {}  # id(tensor) -> (tensor, gradient)
+
+    def send(self, tensor, grad):
+        """Add ``grad`` to what ``tensor`` has received in this pass."""
+        node = tensor.grad_fn
+        wanted = self.wanted
+        if (node is None and wanted is None) or (wanted is not None and id(tensor) in wanted):
+            previous = self.leaf_grads.get(id(tensor))
+            total = grad if previous is None else previous[1] + grad
+            self.leaf_grads[id(tensor)] = (tensor, total)
+        if node is None:
+            return
+        pending = self.pending
+        if node not in pending:
+            pending[node] = grad
+            heapq.heappush(self.ready, (-node.sequence, node))
+        else:
+            pending[node] = _add(pending.pop(node), grad)
 
 
-def _add_to(table, key, tensor, grad):
-    previous = table.get(key)
-    table[key] = (tensor, grad if previous is None else previous[1] + grad)
+def _add(total, grad):
+    """``total + grad``, written into ``total`` when nothing else can see it: a fresh
+    array (not a view, and referenced only here) of the same dtype. A large fresh array
+    costs more than the addition on some machines, and reused values are common."""
+    # NOTE: 2 references = this frame's name and getrefcount's own argument (measured on
+    # CPython 3.11: a value popped from a dict and passed in has exactly these two).
+    if (
+        type(total) is numpy.ndarray
+        and total.base is None
+        and total.dtype == grad.dtype
+        and total.flags.writeable
+        and sys.getrefcount(total) <= 2
+    ):
+        total += grad
+        return total
+    return total + grad
 
 
 def _accumulate_into_leaves(pairs):
@@ -170,23 +198,3 @@ def _graph_inputs(node):
 
     out = apply(type(node), node.inputs, node.params) if node.saves_out else None
     return node.inputs, out
-
-
-def _topological_order(roots):
-    """Nodes reachable from ``roots``, each after every node that feeds it a gradient."""
-    order, seen = [], set()
-    stack = [(root.grad_fn, False) for root in roots if root.grad_fn is not None]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        for tensor, needed in zip(node.inputs, node.needs, strict=True):
-            if needed and tensor.grad_fn is not None and tensor.grad_fn not in seen:
-                stack.append((tensor.grad_fn, False))
-    order.reverse()
-    return order

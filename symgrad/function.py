@@ -8,10 +8,15 @@ inputs at once so that subexpressions shared between them are computed once.
 """
 
 
+import itertools
+
+_sequence = itertools.count()
+
+
 class BackwardFcn:
     # NOTE: slots keep a node small and its attribute access fast; a graph of many
     # small ops is dominated by this per-node overhead.
-    __slots__ = ("children", "freed", "inputs", "needs", "out", "params", "retained")
+    __slots__ = ("children", "freed", "inputs", "needs", "out", "params", "retained", "sequence")
 
     # Filled in by each generated subclass.
     name = ""
@@ -27,19 +32,24 @@ class BackwardFcn:
         self.needs = needs  # per input: does it want a gradient?
         self.freed = False
         self.retained = None  # the output Tensor, when it asked to retain its grad
+        # Creation order: a node is always created after the nodes of its inputs, so
+        # running nodes from the newest down is a topological order.
+        self.sequence = next(_sequence)
 
     def calculate_grad(self, grad, children, place):
         """The gradient for input ``place`` (the seed's signature)."""
-        needs = tuple(i == place for i in range(len(self.inputs)))
+        needs = [i == place for i in range(len(children))]
         return self.calculate_grads(grad, children, self.out, needs)[place]
 
     def calculate_grads(self, grad, children, out, needs):  # pragma: no cover
         raise NotImplementedError
 
     def free(self):
-        """Drop what was saved for backward (after a backward without retain_graph)."""
+        """Drop what was saved for backward (after a backward without retain_graph), the
+        inputs included, so that their memory is reused during the rest of the pass."""
         self.children = None
         self.out = None
+        self.inputs = None
         self.freed = True
 
     def __repr__(self):

@@ -1,6 +1,5 @@
-"""Special functions that NumPy lacks, as vectorized NumPy forward kernels.
-
-These are forward evaluations only; their derivatives are derived like any other.
+"""NumPy helpers that generated code calls: special functions NumPy lacks (forward
+evaluations only; their derivatives are derived like any other), and ``inplace``.
 """
 
 import numpy as np
@@ -57,3 +56,15 @@ def _erfc_continued_fraction(a):
     for k in range(_CF_DEPTH, 0, -1):
         tail = a + (k / 2.0) / tail
     return _ONE_OVER_SQRT_PI * np.exp(-a * a) / tail
+
+
+def inplace(ufunc, value):
+    """``ufunc(value)``, written over ``value`` when it is a float array.
+
+    The generator prints this only where ``value`` is a temporary that nothing else
+    references (the result of an expression), so overwriting it saves an allocation;
+    on this kind of machine a fresh large array costs more than the arithmetic.
+    """
+    if type(value) is np.ndarray and value.dtype.kind == "f" and value.ndim:
+        return ufunc(value, out=value)
+    return ufunc(value)

@@ -217,19 +217,19 @@ def tensor(data, dtype=None, requires_grad=False):
 def apply(fcn, inputs, params=()):
     """Run the op ``fcn`` (a generated BackwardFcn class) forward on ``inputs``, tensors
     or constants, and record a node when any tensor input requires a gradient."""
-    datas = tuple(x.data if type(x) is Tensor else x for x in inputs)
+    # NOTE: this runs once per op; it is written for speed on small arrays.
+    datas = [x.data if isinstance(x, Tensor) else x for x in inputs]
     try:
         out = fcn.forward(*datas, *params)
     except ValueError as error:
         raise _explain(fcn, datas, error) from None
     if not engine.grad_enabled:
         return Tensor._wrap(out)
-    needs = tuple(
-        type(x) is Tensor and x._requires_grad and d
-        for x, d in zip(inputs, fcn.differentiable, strict=True)
-    )
+    needs = [isinstance(x, Tensor) and x._requires_grad for x in inputs]
     if True not in needs:
         return Tensor._wrap(out)
+    if False in fcn.differentiable:
+        needs = [n and d for n, d in zip(needs, fcn.differentiable, strict=True)]
     return Tensor._wrap(out, fcn(inputs, datas, out, params, needs))
 
 

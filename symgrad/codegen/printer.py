@@ -5,7 +5,7 @@ The stock NumPyPrinter is close, but prints erf as scalar-only ``math.erf``, Max
 subclass fixes those and refuses what it cannot print.
 """
 
-from sympy import Float, Pow, Rational, S
+from sympy import Float, Mul, Pow, Rational, S
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import precedence
 
@@ -41,16 +41,16 @@ class RulePrinter(NumPyPrinter):
     def _print_Pow(self, expr, rational=False):
         base, exponent = expr.args
         if exponent == S.Half:
-            return f"numpy.sqrt({self._print(base)})"
+            return self._print_Function_call("numpy.sqrt", [base])
         if exponent == -S.Half:
-            return f"(1 / numpy.sqrt({self._print(base)}))"
+            return f"(1 / {self._print_Function_call('numpy.sqrt', [base])})"
         if exponent.is_Integer and exponent < 0:
             return f"(1 / {self.parenthesize(base ** (-exponent), 1000)})"
         prec = precedence(expr)
         return f"{self.parenthesize(base, prec, strict=True)}**{self.parenthesize(exponent, prec)}"
 
     def _print_Abs(self, expr):
-        return f"numpy.abs({self._print(expr.args[0])})"
+        return self._print_Function_call("numpy.abs", expr.args)
 
     # ---- branches: numpy.where, nested ------------------------------------------------
     def _print_Piecewise(self, expr):
@@ -89,8 +89,27 @@ class RulePrinter(NumPyPrinter):
             code = f"{fn}({code}, {self._print(arg)})"
         return code
 
+    def _print_Mul(self, expr):
+        # -a*(b - c) prints as a*(c - b): one negation (and one array) fewer.
+        coeff, rest = expr.as_coeff_Mul()
+        factors = Mul.make_args(rest)
+        sums = [f for f in factors if f.is_Add]
+        if coeff.is_negative and sums:
+            others = [f for f in factors if f is not sums[0]]
+            if coeff != -1:
+                others.insert(0, -coeff)
+            return super()._print_Mul(Mul(*others, -sums[0], evaluate=False))
+        return super()._print_Mul(expr)
+
+    def _print_Function_call(self, name, args):
+        """``name(args)``; a unary NumPy function of a computed (temporary) array is run
+        in place, over that temporary."""
+        if len(args) == 1 and name.startswith("numpy.") and not args[0].is_Atom:
+            return f"special.inplace({name}, {self._print(args[0])})"
+        return f"{name}({', '.join(self._print(a) for a in args)})"
+
     def _print_sign(self, expr):
-        return f"numpy.sign({self._print(expr.args[0])})"
+        return self._print_Function_call("numpy.sign", expr.args)
 
     def _print_erf(self, expr):
         return f"{SPECIAL_FUNCTIONS['erf']}({self._print(expr.args[0])})"
@@ -115,6 +134,18 @@ class RulePrinter(NumPyPrinter):
 
     def _print_Symbol(self, expr):
         return expr.name
+
+
+def _print_known_function(self, expr):
+    name = self._module_format(self.known_functions[type(expr).__name__])
+    return self._print_Function_call(name, expr.args)
+
+
+# NumPyPrinter binds one module-level function per known NumPy function; route them
+# through _print_Function_call (for the in-place form) unless overridden above.
+for _name in NumPyPrinter._kf:
+    if f"_print_{_name}" not in RulePrinter.__dict__:
+        setattr(RulePrinter, f"_print_{_name}", _print_known_function)
 
 
 def fold_constants(expr):

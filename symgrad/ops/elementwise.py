@@ -133,8 +133,8 @@ OPS = (
     Elementwise(
         "sigmoid",
         1 / (1 + exp(-x)),
-        # exp of a negative argument only: no overflow, and full relative accuracy.
-        kernel=Piecewise((1, x >= 0), (exp(-Abs(x)), True)) / (1 + exp(-Abs(x))),
+        # exp of non-positive arguments only: no overflow, full relative accuracy.
+        kernel=exp(Min(x, 0)) / (1 + exp(-Abs(x))),
     ),
     Elementwise("relu", Piecewise((x, x > 0), (0, True)), kinks=(Kink({"x": 0}, {"x": 0}),)),
     Elementwise(
