@@ -95,14 +95,15 @@ def _run(roots, grads, retain_graph, create_graph, inputs):
     seeds = [_seed(root, grad, create_graph) for root, grad in zip(roots, grads, strict=True)]
     pass_ = _Pass(None if inputs is None else {id(t) for t in inputs})
     for root, seed in zip(roots, seeds, strict=True):
-        pass_.send(root, seed)
+        pass_.seed(root, seed)
 
     with enable_grad() if create_graph else no_grad():
-        ready, pending, send = pass_.ready, pass_.pending, pass_.send
+        ready, pending, collect = pass_.ready, pass_.pending, pass_.collect
+        collecting_leaves = inputs is None
         while ready:
             node = heapq.heappop(ready)[1]
             grad = pending.pop(node)
-            if node.freed:
+            if node.inputs is None:
                 raise RuntimeError(
                     "backward through a graph a second time: its saved values were freed; "
                     "pass retain_graph=True to the first backward"
@@ -113,11 +114,23 @@ def _run(roots, grads, retain_graph, create_graph, inputs):
             children, out = _graph_inputs(node) if create_graph else (node.children, node.out)
             grads = node.calculate_grads(grad, children, out, node.needs)
             for tensor, grad_in, needed in zip(node.inputs, grads, node.needs):
-                if needed:
-                    shape = tensor.data.shape
-                    if grad_in.shape != shape:
-                        grad_in = unbroadcast(grad_in, shape)
-                    send(tensor, grad_in)
+                if not needed:
+                    continue
+                shape = tensor.data.shape
+                if grad_in.shape != shape:
+                    grad_in = unbroadcast(grad_in, shape)
+                source = tensor.grad_fn
+                if source is None:
+                    if collecting_leaves:
+                        collect(tensor, grad_in)
+                    continue
+                if not collecting_leaves:
+                    collect(tensor, grad_in)  # only if sg.grad asked for it
+                if source in pending:
+                    pending[source] = _add(pending.pop(source), grad_in)
+                else:
+                    pending[source] = grad_in
+                    heapq.heappush(ready, (-source.sequence, source))
             if not retain_graph:
                 node.free()
 
@@ -137,22 +150,25 @@ class _Pass:
         self.ready = []  # heap of (-sequence, node): the newest node runs first
         self.leaf_grads = {}  # id(tensor) -> (tensor, gradient)
 
-    def send(self, tensor, grad):
-        """Add ``grad`` to what ``tensor`` has received in this pass."""
-        node = tensor.grad_fn
-        wanted = self.wanted
-        if (node is None and wanted is None) or (wanted is not None and id(tensor) in wanted):
-            previous = self.leaf_grads.get(id(tensor))
-            total = grad if previous is None else previous[1] + grad
-            self.leaf_grads[id(tensor)] = (tensor, total)
+    def collect(self, tensor, grad):
+        """Sum what reaches a leaf (backward) or a requested input (sg.grad)."""
+        if self.wanted is not None and id(tensor) not in self.wanted:
+            return
+        previous = self.leaf_grads.get(id(tensor))
+        self.leaf_grads[id(tensor)] = (tensor, grad if previous is None else previous[1] + grad)
+
+    def seed(self, root, grad):
+        """Start the pass at ``root`` with the gradient ``grad``."""
+        node = root.grad_fn
+        if node is None or self.wanted is not None:
+            self.collect(root, grad)
         if node is None:
             return
-        pending = self.pending
-        if node not in pending:
-            pending[node] = grad
-            heapq.heappush(self.ready, (-node.sequence, node))
+        if node in self.pending:
+            self.pending[node] = self.pending[node] + grad
         else:
-            pending[node] = _add(pending.pop(node), grad)
+            self.pending[node] = grad
+            heapq.heappush(self.ready, (-node.sequence, node))
 
 
 def _add(total, grad):

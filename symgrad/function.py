@@ -16,7 +16,7 @@ _sequence = itertools.count()
 class BackwardFcn:
     # NOTE: slots keep a node small and its attribute access fast; a graph of many
     # small ops is dominated by this per-node overhead.
-    __slots__ = ("children", "freed", "inputs", "needs", "out", "params", "retained", "sequence")
+    __slots__ = ("children", "inputs", "needs", "out", "params", "retained", "sequence")
 
     # Filled in by each generated subclass.
     name = ""
@@ -30,7 +30,6 @@ class BackwardFcn:
         self.out = out if self.saves_out else None
         self.params = params
         self.needs = needs  # per input: does it want a gradient?
-        self.freed = False
         self.retained = None  # the output Tensor, when it asked to retain its grad
         # Creation order: a node is always created after the nodes of its inputs, so
         # running nodes from the newest down is a topological order.
@@ -47,10 +46,11 @@ class BackwardFcn:
     def free(self):
         """Drop what was saved for backward (after a backward without retain_graph), the
         inputs included, so that their memory is reused during the rest of the pass."""
-        self.children = None
-        self.out = None
-        self.inputs = None
-        self.freed = True
+        self.children = self.out = self.inputs = None
+
+    @property
+    def freed(self):
+        return self.inputs is None
 
     def __repr__(self):
         return f"<{type(self).__name__}>"

@@ -110,34 +110,34 @@ class Tensor:
 
     # ---- operators (each one generated op) ---------------------------------------------
     def __add__(self, other):
-        return apply(ew.AddBackward, (self, other))
+        return apply_binary(ew.AddBackward, self, other)
 
     def __radd__(self, other):
-        return apply(ew.AddBackward, (other, self))
+        return apply_binary(ew.AddBackward, other, self)
 
     def __sub__(self, other):
-        return apply(ew.SubtractBackward, (self, other))
+        return apply_binary(ew.SubtractBackward, self, other)
 
     def __rsub__(self, other):
-        return apply(ew.SubtractBackward, (other, self))
+        return apply_binary(ew.SubtractBackward, other, self)
 
     def __mul__(self, other):
-        return apply(ew.MultiplyBackward, (self, other))
+        return apply_binary(ew.MultiplyBackward, self, other)
 
     def __rmul__(self, other):
-        return apply(ew.MultiplyBackward, (other, self))
+        return apply_binary(ew.MultiplyBackward, other, self)
 
     def __truediv__(self, other):
-        return apply(ew.DivideBackward, (self, other))
+        return apply_binary(ew.DivideBackward, self, other)
 
     def __rtruediv__(self, other):
-        return apply(ew.DivideBackward, (other, self))
+        return apply_binary(ew.DivideBackward, other, self)
 
     def __pow__(self, other):
-        return apply(ew.PowerBackward, (self, other))
+        return apply_binary(ew.PowerBackward, self, other)
 
     def __rpow__(self, other):
-        return apply(ew.PowerBackward, (other, self))
+        return apply_binary(ew.PowerBackward, other, self)
 
     def __neg__(self):
         return apply(ew.NegativeBackward, (self,))
@@ -231,6 +231,24 @@ def apply(fcn, inputs, params=()):
     if False in fcn.differentiable:
         needs = [n and d for n, d in zip(needs, fcn.differentiable, strict=True)]
     return Tensor._wrap(out, fcn(inputs, datas, out, params, needs))
+
+
+def apply_binary(fcn, a, b):
+    """``apply(fcn, (a, b))`` unrolled, for the arithmetic operators: the hot path of
+    graphs of many small ops (each line here is paid once per op)."""
+    a_is_tensor, b_is_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
+    x = a.data if a_is_tensor else a
+    y = b.data if b_is_tensor else b
+    try:
+        out = fcn.forward(x, y)
+    except ValueError as error:
+        raise _explain(fcn, (x, y), error) from None
+    if engine.grad_enabled:
+        need_a = a_is_tensor and a._requires_grad
+        need_b = b_is_tensor and b._requires_grad
+        if need_a or need_b:
+            return Tensor._wrap(out, fcn((a, b), (x, y), out, (), (need_a, need_b)))
+    return Tensor._wrap(out)
 
 
 def _explain(fcn, datas, error):
