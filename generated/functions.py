@@ -5,7 +5,7 @@ into the runtime with its generated backward class."""
 
 import numpy
 
-from symgrad.generated import elementwise, reductions
+from symgrad.generated import elementwise, reductions, structural
 from symgrad.tensor import apply
 
 
@@ -245,6 +245,27 @@ def mean(x, axis=None, keepdims=False):
     return apply(reductions.MeanBackward, (x,), (axis, keepdims))
 
 
+
+def reshape(x, shape):
+    """numpy.reshape(x, shape), differentiable (its adjoint: numpy.reshape(grad, x.shape))."""
+    return apply(structural.ReshapeBackward, (x,), (shape,))
+
+
+def expand_dims(x, axis):
+    """numpy.expand_dims(x, axis), differentiable (its adjoint: numpy.reshape(grad, x.shape))."""
+    return apply(structural.ExpandDimsBackward, (x,), (axis,))
+
+
+def broadcast_to(x, shape):
+    """numpy.broadcast_to(x, shape), differentiable (its adjoint: unbroadcast(grad, x.shape))."""
+    return apply(structural.BroadcastToBackward, (x,), (shape,))
+
+
+def transpose(x, axes):
+    """numpy.transpose(x, axes), differentiable (its adjoint: numpy.transpose(grad, None if axes is None else numpy.argsort(axes)))."""
+    return apply(structural.TransposeBackward, (x,), (axes,))
+
+
 # The functions that are also Tensor methods (t.exp(), t.clip(a_min, a_max), ...).
 METHODS = (
     "add",
@@ -332,4 +353,15 @@ UFUNCS = {
     numpy.arcsinh: arcsinh,
     numpy.arccosh: arccosh,
     numpy.arctanh: arctanh,
+}
+
+# NumPy array functions called on Tensors dispatch here (same purpose).
+ARRAY_FUNCTIONS = {
+    numpy.where: where,
+    numpy.sum: sum,
+    numpy.mean: mean,
+    numpy.reshape: reshape,
+    numpy.expand_dims: expand_dims,
+    numpy.broadcast_to: broadcast_to,
+    numpy.transpose: transpose,
 }

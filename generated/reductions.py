@@ -62,5 +62,6 @@ class MeanBackward(BackwardFcn):
         axis, keepdims = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
         grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
-        n = numpy.prod([x.shape[a] for a in numpy.atleast_1d(axes)], dtype=int)
+        # A Python int, so that float32 stays float32.
+        n = int(numpy.prod([x.shape[a] for a in numpy.atleast_1d(axes)]))
         return (numpy.broadcast_to(grad_kept/n, x.shape),)

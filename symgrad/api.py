@@ -1,7 +1,5 @@
 """The public API, gathered: ``import symgrad as sg`` gives everything listed here."""
 
-import numpy
-
 from symgrad import tensor as _tensor
 from symgrad.engine import enable_grad, grad, no_grad
 from symgrad.generated import functions
@@ -13,7 +11,8 @@ from symgrad.tensor import Tensor, tensor
 for _name in functions.METHODS:
     setattr(Tensor, _name, getattr(functions, _name))
 _tensor.DISPATCH.update(functions.UFUNCS)
-_tensor.DISPATCH.update({numpy.where: functions.where, "erf": functions.erf})
+_tensor.DISPATCH.update(functions.ARRAY_FUNCTIONS)
+_tensor.DISPATCH["erf"] = functions.erf
 
 __all__ = [
     "Tensor",
@@ -24,4 +23,4 @@ __all__ = [
     "tensor",
     *(name for name in dir(functions) if not name.startswith("_") and name.islower()),
 ]
-__all__ = sorted(set(__all__) - {"apply", "elementwise", "numpy", "reductions"})
+__all__ = sorted(set(__all__) - {"apply", "elementwise", "numpy", "reductions", "structural"})

@@ -18,24 +18,27 @@ grad_enabled = True
 class no_grad(contextlib.ContextDecorator):
     """Context manager and decorator: ops inside record no graph."""
 
+    mode = False
+
+    def __init__(self):
+        self.previous = []  # a stack: the same instance may be entered again, nested
+
     def __enter__(self):
         global grad_enabled
-        self.previous, grad_enabled = grad_enabled, False
+        self.previous.append(grad_enabled)
+        grad_enabled = self.mode
         return self
 
     def __exit__(self, *exc):
         global grad_enabled
-        grad_enabled = self.previous
+        grad_enabled = self.previous.pop()
         return False
 
 
 class enable_grad(no_grad):
     """Context manager and decorator: record the graph again (inside no_grad)."""
 
-    def __enter__(self):
-        global grad_enabled
-        self.previous, grad_enabled = grad_enabled, True
-        return self
+    mode = True
 
 
 def backward(roots, grads, retain_graph=False, create_graph=False):
@@ -62,7 +65,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for tensor, value in zip(inputs, found, strict=True):
         if value is None:
             raise RuntimeError("sg.grad: an input is not part of the graph of the outputs")
-        results.append(value if isinstance(value, Tensor) else Tensor._wrap(value))
+        if not isinstance(value, Tensor):
+            value = Tensor._wrap(numpy.asarray(value, dtype=tensor.dtype))
+        results.append(value)
     return tuple(results)
 
 
@@ -78,7 +83,7 @@ def _seed(root, grad, create_graph):
             )
         grad = numpy.ones_like(root.data)
     elif isinstance(grad, Tensor):
-        grad = grad if create_graph else grad.data
+        grad = grad if create_graph else numpy.array(grad.data)
     else:
         # A copy, so that no gradient buffer ever aliases the caller's array.
         grad = numpy.array(grad, dtype=root.dtype)
@@ -109,8 +114,7 @@ def _run(roots, grads, retain_graph, create_graph, inputs):
                     "pass retain_graph=True to the first backward"
                 )
             if node.retained is not None:
-                retained = node.retained
-                retained.grad = _as_array(grad) + (0 if retained.grad is None else retained.grad)
+                _accumulate_into_leaves([(node.retained, grad)])
             children, out = _graph_inputs(node) if create_graph else (node.children, node.out)
             grads = node.calculate_grads(grad, children, out, node.needs)
             for tensor, grad_in, needed in zip(node.inputs, grads, node.needs):
@@ -121,8 +125,7 @@ def _run(roots, grads, retain_graph, create_graph, inputs):
                     grad_in = unbroadcast(grad_in, shape)
                 source = tensor.grad_fn
                 if source is None:
-                    if collecting_leaves:
-                        collect(tensor, grad_in)
+                    collect(tensor, grad_in)
                     continue
                 if not collecting_leaves:
                     collect(tensor, grad_in)  # only if sg.grad asked for it

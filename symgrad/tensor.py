@@ -7,6 +7,7 @@ import numpy
 
 from symgrad import engine
 from symgrad.generated import elementwise as ew
+from symgrad.generated import structural
 
 FLOAT_KINDS = "f"
 
@@ -91,6 +92,19 @@ class Tensor:
     ndim = property(lambda self: self.data.ndim)
     dtype = property(lambda self: self.data.dtype)
     size = property(lambda self: self.data.size)
+
+    @property
+    def T(self):
+        """The axes reversed, as NumPy's ``.T``."""
+        return apply(structural.TransposeBackward, (self,), (None,))
+
+    def transpose(self, *axes):
+        """NumPy's form: ``t.transpose()``, ``t.transpose(1, 0)`` or ``t.transpose((1, 0))``."""
+        return apply(structural.TransposeBackward, (self,), (_varargs(axes) or None,))
+
+    def reshape(self, *shape):
+        """NumPy's form: ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
+        return apply(structural.ReshapeBackward, (self,), (_varargs(shape),))
 
     def __len__(self):
         return len(self.data)
@@ -203,6 +217,13 @@ CONSTANT_UFUNCS = frozenset(
      numpy.isfinite, numpy.isnan, numpy.isinf)
 )  # fmt: skip
 CONSTANT_FUNCTIONS = frozenset((numpy.zeros_like, numpy.ones_like, numpy.shape, numpy.ndim))
+
+
+def _varargs(values):
+    """NumPy methods take a shape or axes as one sequence or as several arguments."""
+    if len(values) == 1 and isinstance(values[0], tuple | list):
+        return tuple(values[0])
+    return values
 
 
 def _data(value):

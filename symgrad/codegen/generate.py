@@ -11,10 +11,12 @@ from symgrad.codegen.evaluate import Evaluator
 from symgrad.codegen.reduce import derive_reduction
 from symgrad.ops import elementwise
 from symgrad.ops.reductions import REDUCTIONS
+from symgrad.ops.structural import STRUCTURAL
 
 GENERATED = Path(__file__).resolve().parents[2] / "generated"
 ELEMENTWISE_SOURCES = "symgrad/ops/elementwise.py"
 REDUCTION_SOURCES = "symgrad/ops/reductions.py"
+STRUCTURAL_SOURCES = "symgrad/ops/structural.py"
 
 
 def derive_elementwise(ops=elementwise.OPS):
@@ -41,6 +43,12 @@ def generate_sources(ops=elementwise.OPS, reductions=REDUCTIONS):
             ELEMENTWISE_SOURCES,
             functions=[render.function_context(d) for d in derived],
             reductions=[render.reduction_context(d) for d in derived_reductions],
+            structural=[render.structural_context(op) for op in STRUCTURAL],
+        ),
+        "structural.py": render.render(
+            "structural.py.j2",
+            STRUCTURAL_SOURCES,
+            ops=[render.structural_context(op) for op in STRUCTURAL],
         ),
         "reductions.py": render.render(
             "reductions.py.j2",
@@ -51,6 +59,7 @@ def generate_sources(ops=elementwise.OPS, reductions=REDUCTIONS):
     }
     check_unbroadcast(sources["unbroadcast.py"])
     check_linear_reductions(sources["reductions.py"], reductions)
+    check_structural(sources["structural.py"], sources["unbroadcast.py"])
     return sources
 
 
@@ -104,3 +113,26 @@ def _random_axis(rng, ndim):
     if not axes:
         return int(rng.integers(-ndim, ndim))
     return tuple(axes) if len(axes) > 1 or rng.random() < 0.5 else axes[0]
+
+
+def check_structural(source, unbroadcast_source, trials=100, seed=0):
+    """The dot-product test for each structural op and its declared adjoint, over the
+    configurations its row draws, the rendered classes themselves under test."""
+    namespace = {}
+    exec(unbroadcast_source, namespace)
+    exec(source.replace("from symgrad.generated.unbroadcast import unbroadcast\n", ""), namespace)
+    rng = numpy.random.default_rng(seed)
+    for op in STRUCTURAL:
+        cls = namespace[op.class_name]
+        for _ in range(trials):
+            shape, params = op.configs(rng)
+            values = tuple(params[name] for name, _ in op.params)
+            x = rng.standard_normal(shape)
+            out = numpy.asarray(cls.forward(x, *values))
+            y = rng.standard_normal(out.shape)
+            node = cls((None,), (x,), out, values, (True,))
+            (x_bar,) = node.calculate_grads(y, (x,), out, (True,))
+            left, right = numpy.vdot(out, y), numpy.vdot(x, x_bar)
+            if x_bar.shape != x.shape or abs(left - right) > 1e-12 * max(1.0, abs(left)):
+                point = {"shape": shape, **params}
+                raise CheckError(op.name, "x", point, f"<Ax, y> = {left}, <x, A^T y> = {right}")

@@ -142,3 +142,19 @@ def reduction_context(derived):
         "doc": f"numpy.{reduction.numpy} over axis (None: all), keeping the reduced axes "
         "as size 1 if keepdims.",
     }
+
+
+def structural_context(op):
+    """The template's view of one structural op (and of its public function)."""
+    names = [name for name, _ in op.params]
+    return {
+        "name": op.name,
+        "class_name": op.class_name,
+        "forward": op.forward,
+        "adjoint": op.adjoint,
+        "names": ", ".join(names),
+        "params": ", ".join(names) + ("," if len(names) == 1 else ""),
+        "signature": ", ".join(n if d is None else f"{n}={d!r}" for n, d in op.params),
+        "doc": f"{op.forward}, differentiable (its adjoint: {op.adjoint}).",
+        "method": op.method,
+    }
