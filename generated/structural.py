@@ -29,8 +29,7 @@ class ReshapeBackward(BackwardFcn):
     saves_out = False
 
     def calculate_grads(self, grad, children, out, needs):
-        (x,) = children
-        (shape,) = self.params
+        x, = children
         return (numpy.reshape(grad, x.shape),)
 
 
@@ -53,8 +52,7 @@ class ExpandDimsBackward(BackwardFcn):
     saves_out = False
 
     def calculate_grads(self, grad, children, out, needs):
-        (x,) = children
-        (axis,) = self.params
+        x, = children
         return (numpy.reshape(grad, x.shape),)
 
 
@@ -77,8 +75,7 @@ class BroadcastToBackward(BackwardFcn):
     saves_out = False
 
     def calculate_grads(self, grad, children, out, needs):
-        (x,) = children
-        (shape,) = self.params
+        x, = children
         return (unbroadcast(grad, x.shape),)
 
 
@@ -101,6 +98,5 @@ class TransposeBackward(BackwardFcn):
     saves_out = False
 
     def calculate_grads(self, grad, children, out, needs):
-        (x,) = children
-        (axes,) = self.params
+        axes, = self.params
         return (numpy.transpose(grad, None if axes is None else numpy.argsort(axes)),)

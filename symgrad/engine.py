@@ -15,7 +15,7 @@ from symgrad.generated.unbroadcast import unbroadcast
 grad_enabled = True
 
 
-class no_grad(contextlib.ContextDecorator):
+class no_grad(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name
     """Context manager and decorator: ops inside record no graph."""
 
     mode = False
@@ -35,7 +35,7 @@ class no_grad(contextlib.ContextDecorator):
         return False
 
 
-class enable_grad(no_grad):
+class enable_grad(no_grad):  # noqa: N801 - PyTorch's name
     """Context manager and decorator: record the graph again (inside no_grad)."""
 
     mode = True

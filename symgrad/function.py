@@ -7,7 +7,6 @@ subclasses implement ``calculate_grads``, which returns the gradients of all req
 inputs at once so that subexpressions shared between them are computed once.
 """
 
-
 import itertools
 
 _sequence = itertools.count()

@@ -212,10 +212,22 @@ class Tensor:
 DISPATCH = {}
 # Functions whose result carries no gradient: comparisons and step functions.
 CONSTANT_UFUNCS = frozenset(
-    (numpy.heaviside, numpy.greater, numpy.greater_equal, numpy.less, numpy.less_equal,
-     numpy.equal, numpy.not_equal, numpy.logical_and, numpy.logical_or, numpy.logical_not,
-     numpy.isfinite, numpy.isnan, numpy.isinf)
-)  # fmt: skip
+    (
+        numpy.heaviside,
+        numpy.greater,
+        numpy.greater_equal,
+        numpy.less,
+        numpy.less_equal,
+        numpy.equal,
+        numpy.not_equal,
+        numpy.logical_and,
+        numpy.logical_or,
+        numpy.logical_not,
+        numpy.isfinite,
+        numpy.isnan,
+        numpy.isinf,
+    )
+)
 CONSTANT_FUNCTIONS = frozenset((numpy.zeros_like, numpy.ones_like, numpy.shape, numpy.ndim))
 
 

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from symgrad.codegen.generate import GENERATED, generate_sources
 from symgrad.codegen.check import CheckError
+from symgrad.codegen.generate import GENERATED, generate_sources
 
 
 def main(argv=None):

@@ -176,10 +176,18 @@ class Checker:
         mp_rule = self._mp_rule_function(rule)
         reference = self.mp_partials[name]
         for point in self._points(self.samples):
-            got, want = mp_value(mp_rule, *self._args(point)), mp_value(reference, *self._args(point))
-            if got is None or want is None or abs(got - want) > HIGH_PRECISION_TOL * (1 + abs(want)):
-                raise CheckError(self.op.name, name, point,
-                                 f"rule {rule} is {got}, SymPy's derivative is {want}")  # fmt: skip
+            got, want = (
+                mp_value(mp_rule, *self._args(point)),
+                mp_value(reference, *self._args(point)),
+            )
+            if (
+                got is None
+                or want is None
+                or abs(got - want) > HIGH_PRECISION_TOL * (1 + abs(want))
+            ):
+                raise CheckError(
+                    self.op.name, name, point, f"rule {rule} is {got}, SymPy's derivative is {want}"
+                )
         rule_f64 = self._rule_function(rule)
         for point in self._points(self.samples):
             self._compare(name, rule_f64, reference, point, FLOAT64_TOL, "float64 rule")
@@ -192,8 +200,12 @@ class Checker:
                 got = float(self._float64(rule_f64, point))
                 want = self._kink_value(kink, name)
                 if not numpy.isclose(got, want, rtol=1e-12, atol=0):
-                    raise CheckError(self.op.name, name, point,
-                                     f"gives {got} at a kink, the convention is {want}")  # fmt: skip
+                    raise CheckError(
+                        self.op.name,
+                        name,
+                        point,
+                        f"gives {got} at a kink, the convention is {want}",
+                    )
 
     def _kink_value(self, kink, name):
         return float(sympy.sympify(kink.grads[name]).xreplace(self.params))
@@ -208,8 +220,12 @@ class Checker:
                 continue
             point = self._kink_point(kink, self.typical)
             if numpy.isnan(float(self._float64(self._rule_function(rule), point))):
-                where = sympy.And(*(sympy.Eq(sympy.Symbol(k, real=True), sympy.sympify(v))
-                                    for k, v in sorted(kink.at.items())))  # fmt: skip
+                where = sympy.And(
+                    *(
+                        sympy.Eq(sympy.Symbol(k, real=True), sympy.sympify(v))
+                        for k, v in sorted(kink.at.items())
+                    )
+                )
                 rule = sympy.Piecewise((sympy.sympify(kink.grads[name]), where), (rule, True))
         return rule
 
@@ -226,8 +242,12 @@ class Checker:
         slope = (self._float64(self.kernel, above) - self._float64(self.kernel, below)) / (2 * step)
         got = float(self._float64(rule, point))
         if abs(got - slope) > FINITE_DIFFERENCE_TOL * max(1.0, abs(slope)):
-            raise CheckError(self.op.name, name, point,
-                             f"rule gives {got}, central finite differences {float(slope)}")  # fmt: skip
+            raise CheckError(
+                self.op.name,
+                name,
+                point,
+                f"rule gives {got}, central finite differences {float(slope)}",
+            )
 
     def _compare_stress(self, name, function, reference, point, what):
         got = float(self._float64(function, point))
@@ -237,6 +257,9 @@ class Checker:
         if abs(want) > FLOAT64_MAX:
             ok = numpy.isinf(got) and numpy.sign(got) == mpmath.sign(want)
         else:
-            ok = numpy.isfinite(got) and abs(got - want) <= STRESS_REL_TOL * abs(want) + STRESS_ABS_TOL
+            ok = (
+                numpy.isfinite(got)
+                and abs(got - want) <= STRESS_REL_TOL * abs(want) + STRESS_ABS_TOL
+            )
         if not ok:
             raise CheckError(self.op.name, name, point, f"{what} is {got}, expected {want}")

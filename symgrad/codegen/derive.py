@@ -7,6 +7,7 @@ every check of ``symgrad.codegen.check``. Nothing here is keyed to an op's name.
 """
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import sympy
 from sympy import (
@@ -41,11 +42,32 @@ NOT_INVERTIBLE = (Piecewise, sympy.Max, sympy.Min, sympy.Abs, *PIECEWISE_CONSTAN
 
 # Relative cost of one evaluation of each kind of operation, per element.
 OP_WEIGHTS = {
-    "ADD": 1, "SUB": 1, "MUL": 1, "NEG": 1, "DIV": 2, "POW": 3, "ABS": 1, "SIGN": 1,
-    "EXP": 8, "LOG": 8, "EXPM1": 8, "LOG1P": 8, "SQRT": 3,
-    "GT": 1, "LT": 1, "GE": 1, "LE": 1, "EQ": 1, "NE": 1, "AND": 1, "OR": 1,
-    "PIECEWISE": 2, "HEAVISIDE": 2, "MAX": 1, "MIN": 1,
-}  # fmt: skip
+    "ADD": 1,
+    "SUB": 1,
+    "MUL": 1,
+    "NEG": 1,
+    "DIV": 2,
+    "POW": 3,
+    "ABS": 1,
+    "SIGN": 1,
+    "EXP": 8,
+    "LOG": 8,
+    "EXPM1": 8,
+    "LOG1P": 8,
+    "SQRT": 3,
+    "GT": 1,
+    "LT": 1,
+    "GE": 1,
+    "LE": 1,
+    "EQ": 1,
+    "NE": 1,
+    "AND": 1,
+    "OR": 1,
+    "PIECEWISE": 2,
+    "HEAVISIDE": 2,
+    "MAX": 1,
+    "MIN": 1,
+}
 UNLISTED_OP_WEIGHT = 12
 
 
@@ -56,9 +78,9 @@ class OpFunction(Function):
     derived rule, with the output standing for the function itself.
     """
 
-    inputs = ()
-    definition = None  # the op's forward over its input symbols
-    rules = {}  # input name -> derived rule over inputs and OUT
+    inputs: ClassVar[tuple] = ()
+    definition: ClassVar = None  # the op's forward over its input symbols
+    rules: ClassVar[dict] = {}  # input name -> derived rule over inputs and OUT
 
     @classmethod
     def eval(cls, *args):
@@ -79,8 +101,11 @@ class OpFunction(Function):
 
 
 def op_function(name, inputs, definition, rules):
-    return type(name, (OpFunction,), {
-        "inputs": tuple(inputs), "definition": definition, "rules": dict(rules)})  # fmt: skip
+    return type(
+        name,
+        (OpFunction,),
+        {"inputs": tuple(inputs), "definition": definition, "rules": dict(rules)},
+    )
 
 
 def bind_functions(expr, functions):

@@ -103,7 +103,9 @@ def check_linear_reductions(source, reductions, trials=100, seed=0):
             left, right = numpy.vdot(out, y), numpy.vdot(x, x_bar)
             if abs(left - right) > 1e-12 * max(1.0, abs(left)):
                 point = {"shape": shape, "axis": axis, "keepdims": keepdims}
-                raise CheckError(reduction.name, "x", point, f"<Ax, y> = {left}, <x, A^T y> = {right}")
+                raise CheckError(
+                    reduction.name, "x", point, f"<Ax, y> = {left}, <x, A^T y> = {right}"
+                )
 
 
 def _random_axis(rng, ndim):

@@ -169,5 +169,3 @@ def print_numpy(expr, op_functions=()):
         if bad in code:
             raise UnprintableError(f"cannot print {expr} as NumPy: {code}")
     return code
-
-

@@ -4,6 +4,7 @@ All the symbolic work is done before this point; here expressions become stateme
 (common subexpressions first), and the templates only loop and substitute.
 """
 
+import ast
 from pathlib import Path
 
 import jinja2
@@ -29,8 +30,8 @@ def environment():
 
 
 def render(template, sources, **context):
-    text = environment().get_template(template).render(
-        template=template, sources=sources, **context
+    text = (
+        environment().get_template(template).render(template=template, sources=sources, **context)
     )
     return text.rstrip("\n") + "\n"
 
@@ -147,7 +148,9 @@ def reduction_context(derived):
 def structural_context(op):
     """The template's view of one structural op (and of its public function)."""
     names = [name for name, _ in op.params]
+    used = {node.id for node in ast.walk(ast.parse(op.adjoint)) if isinstance(node, ast.Name)}
     return {
+        "unpack": _unpack(["x"], used, "children") + _unpack(names, used, "self.params"),
         "name": op.name,
         "class_name": op.class_name,
         "forward": op.forward,

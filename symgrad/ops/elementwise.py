@@ -152,7 +152,9 @@ OPS = (
     Elementwise(
         "selu",
         SELU_SCALE * Piecewise((x, x > 0), (SELU_ALPHA * expm1(x), True)),
-        kinks=(Kink({"x": 0}, {"x": SELU_SCALE * SELU_ALPHA}, "scale * alpha at 0, as in PyTorch"),),
+        kinks=(
+            Kink({"x": 0}, {"x": SELU_SCALE * SELU_ALPHA}, "scale * alpha at 0, as in PyTorch"),
+        ),
     ),
     Elementwise(
         "softplus",
