@@ -153,6 +153,12 @@ class Tensor:
     def __rpow__(self, other):
         return apply_binary(ew.PowerBackward, other, self)
 
+    def __matmul__(self, other):
+        return _linalg().matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _linalg().matmul(other, self)
+
     def __neg__(self):
         return apply(ew.NegativeBackward, (self,))
 
@@ -229,6 +235,13 @@ CONSTANT_UFUNCS = frozenset(
     )
 )
 CONSTANT_FUNCTIONS = frozenset((numpy.zeros_like, numpy.ones_like, numpy.shape, numpy.ndim))
+
+
+def _linalg():
+    # NOTE: imported late: symgrad.linalg builds on this module.
+    from symgrad import linalg
+
+    return linalg
 
 
 def _varargs(values):

@@ -4,18 +4,21 @@ from pathlib import Path
 
 import numpy
 
+from symgrad import einsum_spec
 from symgrad.codegen import render
 from symgrad.codegen.check import CheckError
 from symgrad.codegen.derive import derive_op
 from symgrad.codegen.evaluate import Evaluator
 from symgrad.codegen.reduce import derive_reduction
 from symgrad.ops import elementwise
+from symgrad.ops.contractions import CONTRACTIONS
 from symgrad.ops.reductions import REDUCTIONS
 from symgrad.ops.structural import STRUCTURAL
 
 GENERATED = Path(__file__).resolve().parents[2] / "generated"
 ELEMENTWISE_SOURCES = "symgrad/ops/elementwise.py"
 REDUCTION_SOURCES = "symgrad/ops/reductions.py"
+CONTRACTION_SOURCES = "symgrad/ops/contractions.py"
 STRUCTURAL_SOURCES = "symgrad/ops/structural.py"
 
 
@@ -56,9 +59,15 @@ def generate_sources(ops=elementwise.OPS, reductions=REDUCTIONS):
             ops=[render.reduction_context(d) for d in derived_reductions],
         ),
         "unbroadcast.py": render.render("unbroadcast.py.j2", "its docstring"),
+        "contractions.py": render.render(
+            "contractions.py.j2",
+            CONTRACTION_SOURCES,
+            fixed=[render.contraction_context(op) for op in CONTRACTIONS if op.spec],
+        ),
     }
     check_unbroadcast(sources["unbroadcast.py"])
     check_linear_reductions(sources["reductions.py"], reductions)
+    check_contractions(sources["contractions.py"])
     check_structural(sources["structural.py"], sources["unbroadcast.py"])
     return sources
 
@@ -138,3 +147,62 @@ def check_structural(source, unbroadcast_source, trials=100, seed=0):
             if x_bar.shape != x.shape or abs(left - right) > 1e-12 * max(1.0, abs(left)):
                 point = {"shape": shape, **params}
                 raise CheckError(op.name, "x", point, f"<Ax, y> = {left}, <x, A^T y> = {right}")
+
+
+# Specs for the dot-product test of the run-time einsum: batch axes, repeated letters,
+# letters of one operand only, implicit outputs, three operands.
+EINSUM_CHECKS = (
+    ("...ij,...jk->...ik", [(4, 1, 2, 3), (5, 3, 2)]),
+    ("ii->", [(3, 3)]),
+    ("ii->i", [(3, 3)]),
+    ("iij->j", [(2, 2, 3)]),
+    ("ij,k->i", [(2, 3), (4,)]),
+    ("i...j,j->...i", [(2, 5, 3), (3,)]),
+    ("ij,jk", [(2, 3), (3, 4)]),
+    ("bij,bjk,bkl->bil", [(2, 3, 4), (2, 4, 5), (2, 5, 3)]),
+    ("i,j->ij", [(3,), (4,)]),
+)
+
+
+def check_contractions(source, trials=30, seed=0):
+    """The dot-product test for every operand of every contraction (einsum is linear in
+    each operand), the rendered classes themselves under test."""
+    namespace = {}
+    exec(source, namespace)
+    rng = numpy.random.default_rng(seed)
+    cases = [
+        (namespace[op.class_name], op.name, None, shapes)
+        for op in CONTRACTIONS
+        if op.spec
+        for shapes in _matmul_shapes(rng, trials)
+    ]
+    cases += [(namespace["EinsumBackward"], "einsum", spec, shapes) for spec, shapes in EINSUM_CHECKS]
+    unbroadcast_ns = {}
+    exec(render.render("unbroadcast.py.j2", "its docstring"), unbroadcast_ns)
+    for cls, name, spec, shapes in cases:
+        operands = [rng.standard_normal(shape) for shape in shapes]
+        params = ()
+        if spec is not None:
+            params = einsum_spec.parse(spec, [len(s) for s in shapes])
+        out = numpy.asarray(cls.forward(*operands, *params))
+        grad = rng.standard_normal(out.shape)
+        needs = [True] * len(operands)
+        node = cls([None] * len(operands), operands, out, params, needs)
+        vjps = node.calculate_grads(grad, operands, out, needs)
+        for place, (operand, vjp) in enumerate(zip(operands, vjps, strict=True)):
+            vjp = unbroadcast_ns["unbroadcast"](numpy.asarray(vjp), operand.shape)
+            probe = rng.standard_normal(operand.shape)
+            moved = [probe if k == place else o for k, o in enumerate(operands)]
+            left = numpy.vdot(grad, numpy.asarray(cls.forward(*moved, *params)))
+            right = numpy.vdot(vjp, probe)
+            if abs(left - right) > 1e-12 * max(1.0, abs(left)):
+                point = {"spec": spec, "shapes": shapes, "operand": place}
+                raise CheckError(name, f"operand {place}", point, f"<Ax, y> = {left}, <x, A^T y> = {right}")
+
+
+def _matmul_shapes(rng, trials):
+    for _ in range(trials):
+        i, j, k = (int(n) for n in rng.integers(1, 5, size=3))
+        batch = tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(0, 3)))
+        other = tuple(1 if rng.random() < 0.3 else n for n in batch)[rng.integers(0, len(batch) + 1):]
+        yield (batch + (i, j), other + (j, k)) if rng.random() < 0.5 else (other + (i, j), batch + (j, k))

@@ -161,3 +161,35 @@ def structural_context(op):
         "doc": f"{op.forward}, differentiable (its adjoint: {op.adjoint}).",
         "method": op.method,
     }
+
+
+def contraction_context(op):
+    """The template's view of one fixed-spec contraction, its vjps derived from the spec
+    and rendered as numpy.matmul where they are batched matrix products."""
+    from symgrad import einsum_spec
+
+    inputs, output = einsum_spec.parse(op.spec)
+    names = list(op.operands)
+    forward = einsum_spec.as_matmul(inputs, output, names) or (
+        f'numpy.einsum("{op.spec}", {", ".join(names)})'
+    )
+    vjps, doc_lines = [], []
+    for place, name in enumerate(names):
+        spec, _, _ = einsum_spec.vjp_plan(inputs, output, place)
+        spec_inputs, spec_output = einsum_spec.parse(spec)
+        others = [n for n in names if n != name]
+        code = einsum_spec.as_matmul(spec_inputs, spec_output, ["grad", *others]) or (
+            f"einsum_spec.vjp(grad, children, {inputs!r}, {output!r}, {place})"
+        )
+        vjps.append(code)
+        doc_lines.append(f"grad_{name} = einsum(\"{spec}\", grad, {', '.join(others)})")
+    return {
+        "name": op.name,
+        "class_name": op.class_name,
+        "spec": op.spec,
+        "operands": ", ".join(names),
+        "forward": forward,
+        "vjps": vjps,
+        "doc_lines": doc_lines,
+        "differentiable": tuple(True for _ in names),
+    }

@@ -1,0 +1,120 @@
+"""The calculus of einsum specs: the vjp rule of every contraction, in one place.
+
+For ``out = einsum("A,B,...->O", operands)``, the vector-Jacobian product for operand j
+is the einsum of the output's gradient with the other operands into j's letters:
+letters that only j has were summed away by the forward, so the gradient is broadcast
+along them; letters that j repeats ("ii") were read through a diagonal, so the gradient
+is written back through that diagonal. The generator uses this to derive the fixed
+contractions (matmul); ``sg.einsum`` uses it at run time for any spec.
+
+A spec is kept as a list of input terms and an output term; a term is a string of
+letters in which ``*`` stands for NumPy's ``...``.
+"""
+
+import numpy
+
+ELLIPSIS = "*"
+
+
+def parse(subscripts, ndims=None):
+    """(inputs, output) in explicit form for ``subscripts`` (checked against operands of
+    ``ndims`` dimensions, if given); the implicit output is NumPy's: letters used once,
+    sorted, ``...`` first."""
+    subscripts = subscripts.replace(" ", "").replace("...", ELLIPSIS)
+    left, arrow, output = subscripts.partition("->")
+    inputs = left.split(",")
+    if ndims is None:
+        ndims = [len(term) + 32 * (ELLIPSIS in term) for term in inputs]
+    if len(inputs) != len(ndims):
+        raise ValueError(
+            f"einsum: {len(inputs)} operand terms in {subscripts!r}, {len(ndims)} operands"
+        )
+    for term, ndim in zip(inputs, ndims):
+        letters = len(term.replace(ELLIPSIS, ""))
+        if (ELLIPSIS not in term and letters != ndim) or letters > ndim:
+            raise ValueError(f"einsum: term {term!r} does not fit an operand of {ndim} dims")
+    if not arrow:
+        counts = {c: left.count(c) for c in left if c.isalpha()}
+        output = "".join(sorted(c for c, k in counts.items() if k == 1))
+        if any(ELLIPSIS in term for term in inputs):
+            output = ELLIPSIS + output
+    return inputs, output
+
+
+def numpy_spec(inputs, output):
+    return (",".join(inputs) + "->" + output).replace(ELLIPSIS, "...")
+
+
+def vjp_plan(inputs, output, place):
+    """The einsum spec that contracts (grad, the other operands) into operand
+    ``place``'s distinct letters, batch axes first; and those letters."""
+    term = inputs[place]
+    letters = "".join(dict.fromkeys(term.replace(ELLIPSIS, "")))
+    others = [t for k, t in enumerate(inputs) if k != place]
+    available = set(output).union(*others)
+    kept = "".join(c for c in letters if c in available)
+    # Batch axes stay in front; where this operand has none, the engine's unbroadcast
+    # sums them away.
+    batch = ELLIPSIS if ELLIPSIS in output + "".join(others) + term else ""
+    return numpy_spec([output, *others], batch + kept), kept, letters
+
+
+def vjp(grad, operands, inputs, output, place):
+    """The gradient of operand ``place``. Its batch axes are those of the output (the
+    engine's unbroadcast reduces them to the operand's own)."""
+    spec, kept, letters = vjp_plan(inputs, output, place)
+    others = [op for k, op in enumerate(operands) if k != place]
+    value = numpy.einsum(spec, grad, *others, optimize=len(others) > 1)
+    term, shape = inputs[place], numpy.shape(operands[place])
+    sizes = _letter_sizes(term, shape)
+    batch = value.shape[: value.ndim - len(kept)]
+    if kept != letters:  # letters only this operand has: broadcast along them
+        for position, letter in enumerate(letters):
+            if letter not in kept:
+                value = numpy.expand_dims(value, len(batch) + position)
+        value = numpy.broadcast_to(value, batch + tuple(sizes[c] for c in letters))
+    plain = term.replace(ELLIPSIS, "")
+    if plain != letters:  # repeated letters: write through the diagonal
+        full = numpy.zeros(batch + tuple(sizes[c] for c in plain), dtype=value.dtype)
+        numpy.einsum(numpy_spec([ELLIPSIS + plain], ELLIPSIS + letters), full)[...] = value
+        value = full
+    if ELLIPSIS in term and not term.startswith(ELLIPSIS):  # put the batch axes back
+        start = term.index(ELLIPSIS)
+        value = numpy.moveaxis(value, range(len(batch)), range(start, start + len(batch)))
+    return value
+
+
+def _letter_sizes(term, shape):
+    sizes, axis = {}, 0
+    batch = len(shape) - len(term.replace(ELLIPSIS, ""))
+    for letter in term:
+        if letter == ELLIPSIS:
+            axis += batch
+            continue
+        sizes[letter] = shape[axis]
+        axis += 1
+    return sizes
+
+
+def as_matmul(inputs, output, names):
+    """NumPy code computing the two-operand contraction ``inputs -> output`` with
+    numpy.matmul (and swapaxes), when it is a batched matrix product; else None."""
+    terms = (*inputs, output)
+    if len(inputs) != 2 or not all(t.startswith(ELLIPSIS) and len(t) == 3 for t in terms):
+        return None
+    (a, b), c = [t[1:] for t in inputs], output[1:]
+    contracted = (set(a) & set(b)) - set(c)
+    if len(contracted) != 1 or len(set(a)) != 2 or len(set(b)) != 2:
+        return None
+    (k,) = contracted
+    free_a, free_b = (set(a) - {k}).pop(), (set(b) - {k}).pop()
+    if {free_a, free_b} != set(c) or free_a == free_b:
+        return None
+    (left, lterm, lfree), (right, rterm, rfree) = (
+        ((names[0], a, free_a), (names[1], b, free_b))
+        if c == free_a + free_b
+        else ((names[1], b, free_b), (names[0], a, free_a))
+    )
+    left = left if lterm == lfree + k else f"numpy.swapaxes({left}, -1, -2)"
+    right = right if rterm == k + rfree else f"numpy.swapaxes({right}, -1, -2)"
+    return f"numpy.matmul({left}, {right})"
