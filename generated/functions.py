@@ -236,13 +236,43 @@ def silu(x):
 
 
 def sum(x, axis=None, keepdims=False):
-    """numpy.sum over axis (None: all), keeping the reduced axes as size 1 if keepdims."""
+    """sum along axis (None: all axes), keepdims as NumPy has it: out = Sum(x[o, r2], (r2, 0, n - 1))"""
     return apply(reductions.SumBackward, (x,), (axis, keepdims))
 
 
 def mean(x, axis=None, keepdims=False):
-    """numpy.mean over axis (None: all), keeping the reduced axes as size 1 if keepdims."""
+    """mean along axis (None: all axes), keepdims as NumPy has it: out = Sum(x[o, r2], (r2, 0, n - 1))/n"""
     return apply(reductions.MeanBackward, (x,), (axis, keepdims))
+
+
+def var(x, axis=None, keepdims=False, ddof=0):
+    """var along axis (None: all axes), keepdims as NumPy has it: out = (Sum(x[o, r2]**2, (r2, 0, n - 1)) - Sum(x[o, k], (k, 0, n - 1))**2/n)/(-ddof + n)"""
+    return apply(reductions.VarBackward, (x,), (axis, keepdims, ddof))
+
+
+def std(x, axis=None, keepdims=False, ddof=0):
+    """std along axis (None: all axes), keepdims as NumPy has it: out = sqrt((Sum(x[o, r2]**2, (r2, 0, n - 1)) - Sum(x[o, k], (k, 0, n - 1))**2/n)/(-ddof + n))"""
+    return apply(reductions.StdBackward, (x,), (axis, keepdims, ddof))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """logsumexp along axis (None: all axes), keepdims as NumPy has it: out = log(Sum(exp(x[o, k]), (k, 0, n - 1)))"""
+    return apply(reductions.LogsumexpBackward, (x,), (axis, keepdims))
+
+
+def norm(x, axis=None, keepdims=False):
+    """norm along axis (None: all axes), keepdims as NumPy has it: out = sqrt(Sum(x[o, r2]**2, (r2, 0, n - 1)))"""
+    return apply(reductions.NormBackward, (x,), (axis, keepdims))
+
+
+def softmax(x, axis=-1):
+    """softmax along axis: out = exp(x[o, r2])/Sum(exp(x[o, k]), (k, 0, n - 1))"""
+    return apply(reductions.SoftmaxBackward, (x,), (axis,))
+
+
+def log_softmax(x, axis=-1):
+    """log_softmax along axis: out = -log(Sum(exp(x[o, k]), (k, 0, n - 1))) + x[o, r2]"""
+    return apply(reductions.LogSoftmaxBackward, (x,), (axis,))
 
 
 
@@ -264,6 +294,46 @@ def broadcast_to(x, shape):
 def transpose(x, axes):
     """numpy.transpose(x, axes), differentiable (its adjoint: numpy.transpose(grad, None if axes is None else numpy.argsort(axes)))."""
     return apply(structural.TransposeBackward, (x,), (axes,))
+
+
+def swapaxes(x, axis1, axis2):
+    """numpy.swapaxes(x, axis1, axis2), differentiable (its adjoint: numpy.swapaxes(grad, axis1, axis2))."""
+    return apply(structural.SwapaxesBackward, (x,), (axis1, axis2))
+
+
+def squeeze(x, axis=None):
+    """numpy.squeeze(x, axis), differentiable (its adjoint: numpy.reshape(grad, x.shape))."""
+    return apply(structural.SqueezeBackward, (x,), (axis,))
+
+
+def flip(x, axis=None):
+    """numpy.flip(x, axis), differentiable (its adjoint: numpy.flip(grad, axis))."""
+    return apply(structural.FlipBackward, (x,), (axis,))
+
+
+def pad(x, pad_width):
+    """numpy.pad(x, pad_width), differentiable (its adjoint: grad[pad_interior(pad_width, x.shape)])."""
+    return apply(structural.PadBackward, (x,), (pad_width,))
+
+
+def tile(x, reps):
+    """numpy.tile(x, reps), differentiable (its adjoint: sum_tiles(grad, x.shape))."""
+    return apply(structural.TileBackward, (x,), (reps,))
+
+
+def concatenate(arrays, axis=0):
+    """numpy.concatenate(xs, axis), differentiable (its adjoint: split_like(grad, [numpy.shape(x) for x in xs], axis))."""
+    return apply(structural.ConcatenateBackward, tuple(arrays), (axis,))
+
+
+def _getitem(x, index):
+    """x[index], differentiable (its adjoint: add_at(grad, index, x.shape))."""
+    return apply(structural.GetitemBackward, (x,), (index,))
+
+
+def _scatter_add(x, index, shape):
+    """add_at(x, index, shape), differentiable (its adjoint: grad[index])."""
+    return apply(structural.ScatterAddBackward, (x,), (index, shape))
 
 
 # The functions that are also Tensor methods (t.exp(), t.clip(a_min, a_max), ...).
@@ -314,6 +384,16 @@ METHODS = (
     "silu",
     "sum",
     "mean",
+    "var",
+    "std",
+    "logsumexp",
+    "norm",
+    "softmax",
+    "log_softmax",
+    "swapaxes",
+    "squeeze",
+    "flip",
+    "tile",
 )
 
 # NumPy ufuncs called on Tensors dispatch here (used when differentiating a backward
@@ -360,8 +440,18 @@ ARRAY_FUNCTIONS = {
     numpy.where: where,
     numpy.sum: sum,
     numpy.mean: mean,
+    numpy.var: var,
+    numpy.std: std,
     numpy.reshape: reshape,
     numpy.expand_dims: expand_dims,
     numpy.broadcast_to: broadcast_to,
     numpy.transpose: transpose,
+    numpy.swapaxes: swapaxes,
+    numpy.squeeze: squeeze,
+    numpy.flip: flip,
+    numpy.pad: pad,
+    numpy.tile: tile,
+    numpy.concatenate: concatenate,
+    "getitem": _getitem,
+    "scatter_add": _scatter_add,
 }

@@ -2,12 +2,85 @@
 # and symgrad/ops/structural.py. DO NOT EDIT: change the op table or the template and regenerate.
 """Structural ops: linear maps that only move elements. Each backward is the adjoint map
 named in the op table, proven by the dot-product test when this file was generated.
+
+The helpers below serve adjoints of a kind of map (cutting a padded array, summing the
+tiles of a tiled one, splitting a concatenation, scattering a gather back); the
+dot-product test covers them through the ops that call them.
 """
 
 import numpy
 
 from symgrad.function import BackwardFcn
 from symgrad.generated.unbroadcast import unbroadcast
+
+
+def pad_interior(pad_width, shape):
+    """The index of the original array of ``shape`` inside ``numpy.pad(x, pad_width)``
+    (any of NumPy's pad_width forms: n, (n,), (before, after), or one pair per axis)."""
+    pairs = numpy.broadcast_to(numpy.asarray(pad_width, dtype=numpy.intp), (len(shape), 2))
+    return tuple(slice(int(before), int(before) + n) for (before, _), n in zip(pairs, shape))
+
+
+def sum_tiles(grad, shape):
+    """The adjoint of tiling an array of ``shape`` into ``grad.shape``: the sum of the
+    tiles of ``grad`` (each axis of the tiled array split into (repetitions, size))."""
+    padded = (1,) * (grad.ndim - len(shape)) + tuple(shape)
+    split = []
+    for total, size in zip(grad.shape, padded):
+        split += [total // size if size else 1, size]
+    tiles = numpy.sum(numpy.reshape(grad, split), axis=tuple(range(0, len(split), 2)))
+    return numpy.reshape(tiles, shape)
+
+
+def split_like(grad, shapes, axis):
+    """The adjoint of concatenating arrays of ``shapes`` along ``axis``: ``grad`` cut back
+    into pieces of those shapes (axis None: the flattened arrays, reshaped back)."""
+    pieces, start = [], 0
+    if axis is None:
+        for shape in shapes:
+            size = int(numpy.prod(shape))
+            pieces.append(numpy.reshape(grad[start : start + size], shape))
+            start += size
+        return pieces
+    lead = (slice(None),) * (axis % grad.ndim)
+    for shape in shapes:
+        size = shape[axis]
+        pieces.append(grad[(*lead, slice(start, start + size))])
+        start += size
+    return pieces
+
+
+def _basic(index):
+    """Whether ``index`` is basic indexing (ints, slices, None, Ellipsis): each element
+    is then read at most once."""
+    for item in index if type(index) is tuple else (index,):
+        if not (
+            item is None
+            or item is Ellipsis
+            or type(item) is slice
+            or (isinstance(item, int | numpy.integer) and type(item) is not bool)
+        ):
+            return False
+    return True
+
+
+def add_at(grad, index, shape):
+    """The adjoint of the gather ``x[index]`` from an array of ``shape``: zeros, with each
+    element of ``grad`` added where it was read, so that repeated indices accumulate
+    (numpy.add.at; a plain assignment for basic indexing, which reads each element once).
+
+    Called on a tensor (a backward differentiated again, create_graph=True), it runs the
+    differentiable scatter_add op instead, whose own adjoint is the gather.
+    """
+    dispatch = getattr(type(grad), "_special_dispatch", None)
+    if dispatch is not None:
+        return dispatch("scatter_add", grad, index, shape)
+    out = numpy.zeros(shape, dtype=grad.dtype)
+    if _basic(index):
+        out[index] = grad
+    else:
+        numpy.add.at(out, index, grad)
+    return out
 
 
 # ---- reshape -------------------------------------------------------------------------
@@ -25,6 +98,7 @@ class ReshapeBackward(BackwardFcn):
     name = "reshape"
     forward = staticmethod(reshape)
     differentiable = (True,)
+    broadcasts = False
     saves_inputs = True
     saves_out = False
 
@@ -48,6 +122,7 @@ class ExpandDimsBackward(BackwardFcn):
     name = "expand_dims"
     forward = staticmethod(expand_dims)
     differentiable = (True,)
+    broadcasts = False
     saves_inputs = True
     saves_out = False
 
@@ -71,6 +146,7 @@ class BroadcastToBackward(BackwardFcn):
     name = "broadcast_to"
     forward = staticmethod(broadcast_to)
     differentiable = (True,)
+    broadcasts = False
     saves_inputs = True
     saves_out = False
 
@@ -94,9 +170,206 @@ class TransposeBackward(BackwardFcn):
     name = "transpose"
     forward = staticmethod(transpose)
     differentiable = (True,)
-    saves_inputs = True
+    broadcasts = False
+    saves_inputs = False
     saves_out = False
 
     def calculate_grads(self, grad, children, out, needs):
         axes, = self.params
         return (numpy.transpose(grad, None if axes is None else numpy.argsort(axes)),)
+
+
+# ---- swapaxes ------------------------------------------------------------------------
+def swapaxes(x, axis1, axis2):
+    """numpy.swapaxes(x, axis1, axis2)"""
+    return numpy.swapaxes(x, axis1, axis2)
+
+
+class SwapaxesBackward(BackwardFcn):
+    """swapaxes: out = numpy.swapaxes(x, axis1, axis2)
+    grad_x = numpy.swapaxes(grad, axis1, axis2)
+    """
+
+    __slots__ = ()
+    name = "swapaxes"
+    forward = staticmethod(swapaxes)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+
+    def calculate_grads(self, grad, children, out, needs):
+        axis1, axis2 = self.params
+        return (numpy.swapaxes(grad, axis1, axis2),)
+
+
+# ---- squeeze -------------------------------------------------------------------------
+def squeeze(x, axis):
+    """numpy.squeeze(x, axis)"""
+    return numpy.squeeze(x, axis)
+
+
+class SqueezeBackward(BackwardFcn):
+    """squeeze: out = numpy.squeeze(x, axis)
+    grad_x = numpy.reshape(grad, x.shape)
+    """
+
+    __slots__ = ()
+    name = "squeeze"
+    forward = staticmethod(squeeze)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = True
+    saves_out = False
+
+    def calculate_grads(self, grad, children, out, needs):
+        x, = children
+        return (numpy.reshape(grad, x.shape),)
+
+
+# ---- flip ----------------------------------------------------------------------------
+def flip(x, axis):
+    """numpy.flip(x, axis)"""
+    return numpy.flip(x, axis)
+
+
+class FlipBackward(BackwardFcn):
+    """flip: out = numpy.flip(x, axis)
+    grad_x = numpy.flip(grad, axis)
+    """
+
+    __slots__ = ()
+    name = "flip"
+    forward = staticmethod(flip)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+
+    def calculate_grads(self, grad, children, out, needs):
+        axis, = self.params
+        return (numpy.flip(grad, axis),)
+
+
+# ---- pad -----------------------------------------------------------------------------
+def pad(x, pad_width):
+    """numpy.pad(x, pad_width)"""
+    return numpy.pad(x, pad_width)
+
+
+class PadBackward(BackwardFcn):
+    """pad: out = numpy.pad(x, pad_width)
+    grad_x = grad[pad_interior(pad_width, x.shape)]
+    """
+
+    __slots__ = ()
+    name = "pad"
+    forward = staticmethod(pad)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = True
+    saves_out = False
+
+    def calculate_grads(self, grad, children, out, needs):
+        x, = children
+        pad_width, = self.params
+        return (grad[pad_interior(pad_width, x.shape)],)
+
+
+# ---- tile ----------------------------------------------------------------------------
+def tile(x, reps):
+    """numpy.tile(x, reps)"""
+    return numpy.tile(x, reps)
+
+
+class TileBackward(BackwardFcn):
+    """tile: out = numpy.tile(x, reps)
+    grad_x = sum_tiles(grad, x.shape)
+    """
+
+    __slots__ = ()
+    name = "tile"
+    forward = staticmethod(tile)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = True
+    saves_out = False
+
+    def calculate_grads(self, grad, children, out, needs):
+        x, = children
+        return (sum_tiles(grad, x.shape),)
+
+
+# ---- concatenate ---------------------------------------------------------------------
+def concatenate(*args):
+    """numpy.concatenate(xs, axis), on the inputs ``xs`` followed by the params."""
+    *xs, axis = args
+    return numpy.concatenate(xs, axis)
+
+
+class ConcatenateBackward(BackwardFcn):
+    """concatenate: out = numpy.concatenate(xs, axis)
+    (grad_x for x in xs) = split_like(grad, [numpy.shape(x) for x in xs], axis)
+    """
+
+    __slots__ = ()
+    name = "concatenate"
+    forward = staticmethod(concatenate)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = True
+    saves_out = False
+
+    def calculate_grads(self, grad, children, out, needs):
+        xs = children
+        axis, = self.params
+        return tuple(split_like(grad, [numpy.shape(x) for x in xs], axis))
+
+
+# ---- getitem -------------------------------------------------------------------------
+def getitem(x, index):
+    """x[index]"""
+    return x[index]
+
+
+class GetitemBackward(BackwardFcn):
+    """getitem: out = x[index]
+    grad_x = add_at(grad, index, x.shape)
+    """
+
+    __slots__ = ()
+    name = "getitem"
+    forward = staticmethod(getitem)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = True
+    saves_out = False
+
+    def calculate_grads(self, grad, children, out, needs):
+        x, = children
+        index, = self.params
+        return (add_at(grad, index, x.shape),)
+
+
+# ---- scatter_add ---------------------------------------------------------------------
+def scatter_add(x, index, shape):
+    """add_at(x, index, shape)"""
+    return add_at(x, index, shape)
+
+
+class ScatterAddBackward(BackwardFcn):
+    """scatter_add: out = add_at(x, index, shape)
+    grad_x = grad[index]
+    """
+
+    __slots__ = ()
+    name = "scatter_add"
+    forward = staticmethod(scatter_add)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+
+    def calculate_grads(self, grad, children, out, needs):
+        index, _ = self.params
+        return (grad[index],)

@@ -8,6 +8,7 @@ from symgrad.generated import functions
 from symgrad.generated.functions import *  # noqa: F403 - the generated ops
 from symgrad.gradcheck import gradcheck
 from symgrad.linalg import dot, einsum, matmul, outer, trace
+from symgrad.shape import split, stack
 from symgrad.tensor import Tensor, tensor
 
 # The generated ops as Tensor methods, and as what NumPy calls on tensors dispatch to.
@@ -17,6 +18,7 @@ _tensor.DISPATCH.update(functions.UFUNCS)
 _tensor.DISPATCH.update(functions.ARRAY_FUNCTIONS)
 _tensor.DISPATCH["erf"] = functions.erf
 _tensor.DISPATCH.update({numpy.matmul: matmul, numpy.einsum: einsum})
+_tensor.DISPATCH.update({numpy.stack: stack, numpy.split: split})
 Tensor.dot = dot
 
 __all__ = [
@@ -29,6 +31,8 @@ __all__ = [
     "matmul",
     "no_grad",
     "outer",
+    "split",
+    "stack",
     "tensor",
     "trace",
     *(name for name in dir(functions) if not name.startswith("_") and name.islower()),

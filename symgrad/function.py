@@ -22,6 +22,9 @@ class BackwardFcn:
     forward = None
     saves_inputs = True
     saves_out = False
+    # Whether the inputs broadcast against each other (element-wise ops): a ValueError of
+    # such an op is then reported as shapes that cannot be broadcast together.
+    broadcasts = True
 
     def __init__(self, inputs, children, out, params, needs):
         self.inputs = inputs  # the input Tensors (or constants), for the graph walk

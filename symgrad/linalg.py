@@ -25,7 +25,9 @@ def matmul(a, b):
     (right) vector, and that axis is removed from the result."""
     a_vector, b_vector = _ndim(a) == 1, _ndim(b) == 1
     if _ndim(a) == 0 or _ndim(b) == 0:
-        raise ValueError(f"matmul: operands must have at least 1 dimension, not {_shape(a)} @ {_shape(b)}")
+        raise ValueError(
+            f"matmul: operands must have at least 1 dimension, not {_shape(a)} @ {_shape(b)}"
+        )
     if a_vector:
         a = _reshape(a, (1, *_shape(a)))
     if b_vector:

@@ -106,6 +106,20 @@ class Tensor:
         """NumPy's form: ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
         return apply(structural.ReshapeBackward, (self,), (_varargs(shape),))
 
+    def flatten(self):
+        """The elements as one axis (a reshape)."""
+        return apply(structural.ReshapeBackward, (self,), ((-1,),))
+
+    def __getitem__(self, index):
+        """NumPy indexing: basic (ints, slices with any step, None, Ellipsis), integer
+        arrays (the gradient of a repeated index accumulates), boolean masks, and mixes;
+        tensors in the index stand for their data."""
+        if type(index) is tuple:
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        elif isinstance(index, Tensor):
+            index = index.data
+        return apply(structural.GetitemBackward, (self,), (index,))
+
     def __len__(self):
         return len(self.data)
 
@@ -298,10 +312,11 @@ def apply_binary(fcn, a, b):
 
 
 def _explain(fcn, datas, error):
-    shapes = [numpy.shape(d) for d in datas if not isinstance(d, numbers.Number)]
-    try:
-        numpy.broadcast_shapes(*shapes)
-    except ValueError:
-        listed = " and ".join(str(s) for s in shapes)
-        return ValueError(f"{fcn.name}: shapes {listed} cannot be broadcast together")
+    if fcn.broadcasts:
+        shapes = [numpy.shape(d) for d in datas if not isinstance(d, numbers.Number)]
+        try:
+            numpy.broadcast_shapes(*shapes)
+        except ValueError:
+            listed = " and ".join(str(s) for s in shapes)
+            return ValueError(f"{fcn.name}: shapes {listed} cannot be broadcast together")
     return ValueError(f"{fcn.name}: {error}")

@@ -160,13 +160,22 @@ def test_runtime_imports_neither_sympy_nor_jinja():
     assert result.stdout.strip() == "[]"
 
 
-def test_reductions_are_derived_by_delta_summation():
+def test_reductions_are_derived_by_delta_summation_and_reuse_the_output():
     from symgrad.codegen.reduce import derive_reduction
     from symgrad.ops.reductions import REDUCTIONS
 
-    derived = {r.name: derive_reduction(r) for r in REDUCTIONS}
+    derived = {r.name: derive_reduction(r, generate.check_reduction) for r in REDUCTIONS}
     assert str(derived["sum"].vjp) == "grad[o]"
     assert str(derived["mean"].vjp) == "grad[o]/n"
+    # The stable forms: no sum of exponentials is left in these vjps.
+    assert derived["logsumexp"].code == "grad_kept*special.inplace(numpy.exp, -out_kept + x)"
+    assert derived["softmax"].code == (
+        "grad*out - out*numpy.sum(grad*out, axis=axes, keepdims=True)"
+    )
+    assert (
+        derived["log_softmax"].code
+        == "grad - numpy.sum(grad, axis=axes, keepdims=True)*numpy.exp(out)"
+    )
 
 
 def test_sigmoid_and_tanh_reuse_their_output():

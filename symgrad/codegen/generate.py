@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy
 
-from symgrad import einsum_spec
+from symgrad import einsum_spec, special
 from symgrad.codegen import render
 from symgrad.codegen.check import CheckError
 from symgrad.codegen.derive import derive_op
@@ -33,7 +33,7 @@ def generate_sources(ops=elementwise.OPS, reductions=REDUCTIONS):
     """{file name: text} for every generated file; raises CheckError on any failed check."""
     derived, evaluator = derive_elementwise(ops)
     op_functions = evaluator.op_functions
-    derived_reductions = [derive_reduction(r) for r in reductions]
+    derived_reductions = [derive_reduction(r, check_reduction) for r in reductions]
     sources = {
         "__init__.py": render.render("package.py.j2", "the templates"),
         "elementwise.py": render.render(
@@ -66,7 +66,6 @@ def generate_sources(ops=elementwise.OPS, reductions=REDUCTIONS):
         ),
     }
     check_unbroadcast(sources["unbroadcast.py"])
-    check_linear_reductions(sources["reductions.py"], reductions)
     check_contractions(sources["contractions.py"])
     check_structural(sources["structural.py"], sources["unbroadcast.py"])
     return sources
@@ -92,29 +91,93 @@ def check_unbroadcast(source, trials=200, seed=0):
             raise CheckError("unbroadcast", None, point, f"<Ax, y> = {left}, <x, A^T y> = {right}")
 
 
-def check_linear_reductions(source, reductions, trials=100, seed=0):
-    """The dot-product test <f(x), y> == <x, vjp(y)> for each (linear) reduction, over
-    random shapes, axes and keepdims, the rendered classes themselves under test."""
+def check_reduction(derived, trials=40, seed=0):
+    """The checks of one reduction, its rendered class under test: the kernel equals the
+    definition; the vjp passes the dot-product test (linear) or matches central finite
+    differences of the kernel (float64) over random shapes, axes, keepdims and params;
+    forward and backward stay finite at the declared stress values; and the declared
+    conventions hold."""
+    reduction = derived.reduction
+    source = render.render(
+        "reductions.py.j2", REDUCTION_SOURCES, ops=[render.reduction_context(derived)]
+    )
     namespace = {}
     exec(source, namespace)
+    cls = namespace[reduction.class_name]
     rng = numpy.random.default_rng(seed)
-    for reduction in reductions:
-        cls = namespace[reduction.class_name]
-        for _ in range(trials):
-            shape = tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(0, 5)))
-            axis = _random_axis(rng, len(shape))
-            keepdims = bool(rng.integers(2))
-            x = rng.standard_normal(shape)
-            out = numpy.asarray(cls.forward(x, axis, keepdims))
-            y = rng.standard_normal(out.shape)
-            node = cls((None,), (x,), out, (axis, keepdims), (True,))
-            (x_bar,) = node.calculate_grads(y, (x,), out, (True,))
-            left, right = numpy.vdot(out, y), numpy.vdot(x, x_bar)
-            if abs(left - right) > 1e-12 * max(1.0, abs(left)):
-                point = {"shape": shape, "axis": axis, "keepdims": keepdims}
-                raise CheckError(
-                    reduction.name, "x", point, f"<Ax, y> = {left}, <x, A^T y> = {right}"
-                )
+    definition = eval(
+        f"lambda x, axes, n: {derived.forward_code}", {"numpy": numpy, "special": special}
+    )
+
+    def run(x, axis, keepdims, extra, grad=None):
+        params = (axis,) if reduction.normalize else (axis, keepdims, *extra)
+        out = numpy.asarray(cls.forward(x, *params))
+        grad = rng.standard_normal(out.shape) if grad is None else grad
+        node = cls((None,), (x,), out, params, (True,))
+        return out, grad, node.calculate_grads(grad, (x,), out, (True,))[0]
+
+    for _ in range(trials):
+        shape = tuple(int(s) for s in rng.integers(1, 4, size=rng.integers(1, 4)))
+        axis = _random_axis(rng, len(shape))
+        if reduction.normalize and axis is None:
+            axis = -1
+        keepdims = bool(rng.integers(2))
+        extra = tuple(int(rng.integers(0, 2)) if d == 0 else d for _, d in reduction.params)
+        x = rng.standard_normal(shape)
+        point = {"shape": shape, "axis": axis, "keepdims": keepdims, "params": extra}
+        axes = tuple(range(len(shape))) if axis is None else axis
+        count = int(numpy.prod([shape[a] for a in numpy.atleast_1d(axes)]))
+        if extra and count - extra[0] <= 0:
+            continue  # ddof leaves no degrees of freedom
+        with numpy.errstate(all="ignore"):
+            out, grad, x_bar = run(x, axis, keepdims, extra)
+        if reduction.nonnegative and (out == 0).any():
+            continue  # a square root at 0: no derivative there (conventions cover it)
+        expected = definition(x, axes, count) if not extra else None
+        if expected is not None and not numpy.allclose(
+            numpy.broadcast_to(expected, numpy.shape(expected)),
+            out if (keepdims or reduction.normalize) else numpy.expand_dims(out, axes),
+            rtol=1e-10,
+            atol=1e-12,
+        ):
+            raise CheckError(reduction.name, None, point, "the kernel differs from the definition")
+        if reduction.linear:
+            probe = rng.standard_normal(shape)
+            left = numpy.vdot(grad, numpy.asarray(cls.forward(probe, *((axis, keepdims, *extra)))))
+            if abs(left - numpy.vdot(x_bar, probe)) > 1e-12 * max(1.0, abs(left)):
+                raise CheckError(reduction.name, "x", point, "fails the dot-product test")
+            continue
+        numeric = numpy.zeros(shape)
+        for index in numpy.ndindex(shape):
+            moved = [x.copy(), x.copy()]
+            moved[0][index] += 1e-6
+            moved[1][index] -= 1e-6
+            values = [numpy.vdot(grad, run(m, axis, keepdims, extra, grad)[0]) for m in moved]
+            numeric[index] = (values[0] - values[1]) / 2e-6
+        if not numpy.allclose(x_bar, numeric, rtol=1e-5, atol=1e-6):
+            raise CheckError(
+                reduction.name, "x", point, f"vjp {derived.code} differs from finite differences"
+            )
+    for value in reduction.stress:
+        x = value + rng.standard_normal((3, 4))
+        with numpy.errstate(all="ignore"):
+            out, _, x_bar = run(x, -1, False, ())
+        if not (numpy.isfinite(out).all() and numpy.isfinite(x_bar).all()):
+            raise CheckError(reduction.name, "x", {"x": value}, "is not finite at a stress point")
+    for convention in reduction.conventions:
+        rows, axis, expected = convention.rows, convention.axis, convention.expected
+        x = numpy.array(rows, dtype=float)
+        with numpy.errstate(all="ignore"):
+            out, _, x_bar = run(
+                x, axis, False, (), numpy.ones(numpy.shape(numpy.sum(x, axis=axis)))
+            )
+        if not numpy.array_equal(x_bar, numpy.array(expected, dtype=float)):
+            raise CheckError(
+                reduction.name,
+                "x",
+                {"x": rows},
+                f"gives {x_bar.tolist()}, the convention is {expected}",
+            )
 
 
 def _random_axis(rng, ndim):
@@ -126,27 +189,35 @@ def _random_axis(rng, ndim):
     return tuple(axes) if len(axes) > 1 or rng.random() < 0.5 else axes[0]
 
 
-def check_structural(source, unbroadcast_source, trials=100, seed=0):
-    """The dot-product test for each structural op and its declared adjoint, over the
-    configurations its row draws, the rendered classes themselves under test."""
+def check_structural(source, unbroadcast_source, trials=200, seed=0, ops=STRUCTURAL):
+    """The dot-product test <A x, y> == <x, A^T y> for each structural op and its declared
+    adjoint, over the configurations its row draws, the rendered classes themselves under
+    test; a variadic op maps several inputs, so <x, A^T y> sums over them."""
     namespace = {}
     exec(unbroadcast_source, namespace)
     exec(source.replace("from symgrad.generated.unbroadcast import unbroadcast\n", ""), namespace)
     rng = numpy.random.default_rng(seed)
-    for op in STRUCTURAL:
+    for op in ops:
         cls = namespace[op.class_name]
         for _ in range(trials):
-            shape, params = op.configs(rng)
-            values = tuple(params[name] for name, _ in op.params)
-            x = rng.standard_normal(shape)
-            out = numpy.asarray(cls.forward(x, *values))
+            shapes, params = op.configs(rng)
+            shapes = list(shapes) if op.variadic else [shapes]
+            values = tuple(params[name] for name, *_ in op.params)
+            xs = [rng.standard_normal(shape) for shape in shapes]
+            out = numpy.asarray(cls.forward(*xs, *values))
             y = rng.standard_normal(out.shape)
-            node = cls((None,), (x,), out, values, (True,))
-            (x_bar,) = node.calculate_grads(y, (x,), out, (True,))
-            left, right = numpy.vdot(out, y), numpy.vdot(x, x_bar)
-            if x_bar.shape != x.shape or abs(left - right) > 1e-12 * max(1.0, abs(left)):
-                point = {"shape": shape, **params}
-                raise CheckError(op.name, "x", point, f"<Ax, y> = {left}, <x, A^T y> = {right}")
+            needs = (True,) * len(xs)
+            node = cls((None,) * len(xs), xs, out, values, needs)
+            x_bars = [numpy.asarray(x_bar) for x_bar in node.calculate_grads(y, xs, out, needs)]
+            wrong_shape = [x_bar.shape for x_bar in x_bars] != [x.shape for x in xs]
+            left = numpy.vdot(out, y)
+            right = numpy.nan if wrong_shape else sum(map(numpy.vdot, xs, x_bars))
+            if wrong_shape or abs(left - right) > 1e-12 * max(1.0, abs(left)):
+                point = {"shape": shapes if op.variadic else shapes[0], **params}
+                reason = f"<Ax, y> = {left}, <x, A^T y> = {right}"
+                if wrong_shape:
+                    reason = f"the adjoint gives shapes {[b.shape for b in x_bars]}, not {shapes}"
+                raise CheckError(op.name, "x", point, reason)
 
 
 # Specs for the dot-product test of the run-time einsum: batch axes, repeated letters,
@@ -176,7 +247,9 @@ def check_contractions(source, trials=30, seed=0):
         if op.spec
         for shapes in _matmul_shapes(rng, trials)
     ]
-    cases += [(namespace["EinsumBackward"], "einsum", spec, shapes) for spec, shapes in EINSUM_CHECKS]
+    cases += [
+        (namespace["EinsumBackward"], "einsum", spec, shapes) for spec, shapes in EINSUM_CHECKS
+    ]
     unbroadcast_ns = {}
     exec(render.render("unbroadcast.py.j2", "its docstring"), unbroadcast_ns)
     for cls, name, spec, shapes in cases:
@@ -197,12 +270,19 @@ def check_contractions(source, trials=30, seed=0):
             right = numpy.vdot(vjp, probe)
             if abs(left - right) > 1e-12 * max(1.0, abs(left)):
                 point = {"spec": spec, "shapes": shapes, "operand": place}
-                raise CheckError(name, f"operand {place}", point, f"<Ax, y> = {left}, <x, A^T y> = {right}")
+                raise CheckError(
+                    name, f"operand {place}", point, f"<Ax, y> = {left}, <x, A^T y> = {right}"
+                )
 
 
 def _matmul_shapes(rng, trials):
     for _ in range(trials):
         i, j, k = (int(n) for n in rng.integers(1, 5, size=3))
         batch = tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(0, 3)))
-        other = tuple(1 if rng.random() < 0.3 else n for n in batch)[rng.integers(0, len(batch) + 1):]
-        yield (batch + (i, j), other + (j, k)) if rng.random() < 0.5 else (other + (i, j), batch + (j, k))
+        other = tuple(1 if rng.random() < 0.3 else n for n in batch)[
+            rng.integers(0, len(batch) + 1) :
+        ]
+        if rng.random() < 0.5:
+            yield (*batch, i, j), (*other, j, k)
+        else:
+            yield (*other, i, j), (*batch, j, k)

@@ -162,9 +162,9 @@ def fold_constants(expr):
     return expr.func(*(fold_constants(arg) for arg in expr.args))
 
 
-def print_numpy(expr, op_functions=()):
+def print_numpy(expr, op_functions=(), printer=None):
     """NumPy code for ``expr``; raises UnprintableError for anything not plain NumPy."""
-    code = RulePrinter(op_functions).doprint(fold_constants(expr))
+    code = (printer or RulePrinter)(op_functions).doprint(fold_constants(expr))
     for bad in ("math.", "mpmath.", "functools.", "numpy.select", "# Not supported"):
         if bad in code:
             raise UnprintableError(f"cannot print {expr} as NumPy: {code}")

@@ -1,38 +1,64 @@
-"""Derive reductions from their index expressions.
+"""Derive reductions and normalizations from their index expressions.
 
-The vjp of ``out[o] = F(x[o, r])`` is ``x_bar[o, r] = Sum_o' grad[o'] d out[o'] / d x[o, r]``;
-SymPy differentiates the index expression into Kronecker deltas and delta summation
-collapses them. The result is then lowered to array code: an indexed ``grad[o]`` or
-``out[o]`` becomes that array with the reduced axes kept (so it broadcasts against
-``x``), ``x[o, r]`` becomes ``x`` and ``n`` the count of reduced elements.
+The vjp of ``out[o] = F(x[o, :])`` is ``x_bar[o, r] = grad[o] d out[o] / d x[o, r]`` (for
+a normalization, ``Sum_r2 grad[o, r2] d out[o, r2] / d x[o, r]``). SymPy differentiates
+the index expression into Kronecker deltas; delta summation collapses them. Candidate
+forms reuse the output: each sum in the forward is held as an opaque symbol and solved
+for from ``out = forward`` (logsumexp: the sum is exp(out)), and for a normalization the
+element itself is solved for (softmax: exp(x) is out times the sum). Each candidate is
+lowered to array code (``grad[o]`` becomes the gradient with the reduced axes kept as
+size 1, ``Sum(f, r2)`` a keepdims sum over the axes), and the cheapest that passes the
+numeric checks of ``check_reduction`` is rendered.
 """
 
 from dataclasses import dataclass
 
 import sympy
-from sympy import IndexedBase, Sum, Symbol, symbols
+from sympy import Function, IndexedBase, Sum, Symbol, symbols
 from sympy.concrete.delta import deltasummation
+from sympy.simplify.simplify import factor_sum
 
 from symgrad.codegen.check import CheckError
+from symgrad.codegen.derive import cost
+from symgrad.codegen.printer import RulePrinter, UnprintableError, print_numpy
 
-X, GRAD, OUT = IndexedBase("x"), IndexedBase("grad"), IndexedBase("out")
-KEPT, REDUCED, KEPT2, REDUCED2 = symbols("o r o2 r2", integer=True)
-COUNT, OUTPUTS = symbols("n m", integer=True, positive=True)
+X, GRAD = IndexedBase("x", real=True), IndexedBase("grad", real=True)
+KEPT, ELEMENT, OUT_ELEMENT = symbols("o r r2", integer=True)
+COUNT = Symbol("n", integer=True, positive=True)
 
-# What each indexed name lowers to in the rendered code.
-LOWERED = {
-    (GRAD, (KEPT,)): Symbol("grad_kept"),
-    (OUT, (KEPT,)): Symbol("out_kept"),
-    (X, (KEPT, REDUCED)): Symbol("x"),
-}
+
+class KeptSum(Function):
+    """A sum over the reduced axes that keeps them (size 1), in lowered code."""
+
+
+class ReductionPrinter(RulePrinter):
+    def _print_KeptSum(self, expr):
+        return f"numpy.sum({self._print(expr.args[0])}, axis=axes, keepdims=True)"
+
+
+class UnlowerableError(ValueError):
+    pass
 
 
 @dataclass
 class DerivedReduction:
     reduction: object
-    forward: sympy.Expr  # out[o] as an index expression
-    vjp: sympy.Expr  # x_bar[o, r], indexed
-    lowered: sympy.Expr  # the same over grad_kept, out_kept, x, n
+    forward: sympy.Expr  # the index expression of the output
+    vjp: sympy.Expr  # the chosen x_bar[o, r], indexed
+    code: str  # its array code
+    forward_code: str  # the definition as array code (to check the kernel against)
+
+
+def out_base(reduction):
+    return (
+        IndexedBase("out", nonnegative=True)
+        if reduction.nonnegative
+        else IndexedBase("out", real=True)
+    )
+
+
+def out_index(reduction):
+    return (KEPT, OUT_ELEMENT) if reduction.normalize else (KEPT,)
 
 
 def collapse(expr):
@@ -47,20 +73,107 @@ def _collapse_sum(total):
     return term
 
 
-def derive_reduction(reduction):
-    forward = reduction.forward(X, KEPT2, REDUCED2, COUNT)
-    derivative = sympy.diff(forward, X[KEPT, REDUCED])
-    vjp = collapse(Sum(GRAD[KEPT2] * derivative, (KEPT2, 0, OUTPUTS - 1)))
-    lowered = vjp.replace(
-        lambda e: isinstance(e, sympy.Indexed), lambda e: _lower(reduction.name, e)
-    )
-    if lowered.has(Sum, sympy.KroneckerDelta, sympy.Indexed):
-        raise CheckError(reduction.name, "x", None, f"vjp did not collapse: {vjp}")
-    return DerivedReduction(reduction, reduction.forward(X, KEPT, REDUCED, COUNT), vjp, lowered)
+def forward_of(reduction):
+    """out[o] (its sums over r2), or for a normalization out[o, r2]."""
+    return reduction.forward(X, KEPT, OUT_ELEMENT, COUNT)
 
 
-def _lower(name, indexed):
-    key = (indexed.base, indexed.indices)
-    if key not in LOWERED:
-        raise CheckError(name, "x", None, f"cannot lower {indexed} to array code")
-    return LOWERED[key]
+def raw_vjp(reduction, forward):
+    derivative = sympy.diff(forward, X[KEPT, ELEMENT])
+    if reduction.normalize:
+        return collapse(Sum(GRAD[KEPT, OUT_ELEMENT] * derivative, (OUT_ELEMENT, 0, COUNT - 1)))
+    return collapse(GRAD[KEPT] * derivative)
+
+
+def reuse_candidates(reduction, forward, vjp):
+    """The vjp rewritten in terms of the output, by solving ``out = forward`` for each sum
+    of the forward (held opaque) and, for a normalization, for the element."""
+    out = out_base(reduction)[out_index(reduction)]
+    sums = sorted(forward.atoms(Sum), key=sympy.default_sort_key)
+    opaque = {s: Symbol(f"opaque{i}", positive=True) for i, s in enumerate(sums)}
+    forward_o, vjp_o = forward.xreplace(opaque), vjp.xreplace(opaque)
+    found = []
+    for symbol in opaque.values():
+        for solution in _solve(out, forward_o, symbol):
+            found.append(vjp_o.xreplace({symbol: solution}))
+    if reduction.normalize:
+        element, value = Symbol("element", real=True), Symbol("value", real=True)
+        for solution in _solve(value, forward_o.xreplace({X[KEPT, OUT_ELEMENT]: element}), element):
+            found.append(
+                vjp_o.replace(
+                    lambda e: isinstance(e, sympy.Indexed) and e.base == X,
+                    lambda e, s=solution: s.xreplace({value: out_base(reduction)[e.indices]}),
+                )
+            )
+    back = {symbol: s for s, symbol in opaque.items()}
+    return [_tidy(form.xreplace(back)) for form in found]
+
+
+def _solve(out, forward, symbol):
+    try:
+        return sympy.solve(sympy.Eq(out, forward), symbol)
+    except (NotImplementedError, ValueError, TypeError):
+        return []
+
+
+def _tidy(form):
+    form = form.replace(lambda e: isinstance(e, Sum), lambda e: factor_sum(sympy.expand(e)))
+    return sympy.powsimp(sympy.cancel(form))
+
+
+def lower(reduction, expr, bound=frozenset()):
+    """Array code (a SymPy expression over x, grad, out, ...) for an indexed expression."""
+    element = bound | {ELEMENT}
+    if isinstance(expr, Sum):
+        ((index, low, high),) = expr.limits
+        if low != 0 or high != COUNT - 1:
+            raise UnlowerableError(f"a sum over {expr.limits}")
+        return KeptSum(lower(reduction, expr.function, bound | {index}))
+    if isinstance(expr, sympy.Indexed):
+        name = expr.base.label.name
+        if expr.indices == (KEPT,):
+            return Symbol(f"{name}_kept", real=True)
+        if len(expr.indices) == 2 and expr.indices[0] == KEPT and expr.indices[1] in element:
+            return Symbol(name, real=True)
+        raise UnlowerableError(f"{expr} has an index out of place")
+    if not expr.args:
+        return expr
+    return expr.func(*(lower(reduction, arg, bound) for arg in expr.args))
+
+
+def with_conventions(reduction, lowered):
+    """The lowered vjp taking each declared convention's value where it applies."""
+    for convention in reduction.conventions:
+        grad = Symbol("grad" if reduction.normalize else "grad_kept", real=True)
+        value = sympy.sympify(convention.value) * grad
+        lowered = sympy.Piecewise((value, convention.where), (lowered, True))
+    return lowered
+
+
+def print_lowered(expr):
+    return print_numpy(expr, printer=ReductionPrinter)
+
+
+def derive_reduction(reduction, check):
+    """The cheapest lowered vjp of ``reduction`` that ``check(reduction, code)`` accepts
+    (it raises CheckError otherwise)."""
+    forward = forward_of(reduction)
+    forward_code = print_lowered(lower(reduction, forward, frozenset({OUT_ELEMENT})))
+    raw = raw_vjp(reduction, forward)
+    forms = []
+    for form in [raw, *reuse_candidates(reduction, forward, raw)]:
+        try:
+            forms.append((form, print_lowered(with_conventions(reduction, lower(reduction, form)))))
+        except (UnlowerableError, UnprintableError):
+            continue
+    forms.sort(key=lambda pair: (cost(lower(reduction, pair[0])), pair[1]))
+    failure = None
+    for form, code in forms:
+        derived = DerivedReduction(reduction, forward, form, code, forward_code)
+        try:
+            check(derived)
+        except CheckError as error:
+            failure = failure or error
+            continue
+        return derived
+    raise failure or CheckError(reduction.name, "x", None, f"no lowerable vjp: {raw}")

@@ -129,35 +129,67 @@ def function_context(derived):
 def reduction_context(derived):
     """The template's view of one derived reduction (and of its public function)."""
     reduction = derived.reduction
-    used = {s.name for s in derived.lowered.free_symbols}
+    used = {name for name in ("grad_kept", "out_kept", "n", "out") if _mentions(derived.code, name)}
+    extra = [name for name, _ in reduction.params]
+    names = ["axis"] if reduction.normalize else ["axis", "keepdims", *extra]
+    defaults = [f"axis={reduction.default_axis!r}"]
+    if not reduction.normalize:
+        defaults += ["keepdims=False", *(f"{n}={d!r}" for n, d in reduction.params)]
     return {
         "name": reduction.name,
         "class_name": reduction.class_name,
-        "numpy": reduction.numpy,
+        "normalize": reduction.normalize,
+        "signature": ", ".join(["x", *names]),
+        "public_signature": ", ".join(["x", *defaults]),
+        "param_names": ", ".join(names) + ("," if len(names) == 1 else ""),
+        "params": ", ".join(names) + ("," if len(names) == 1 else ""),
+        "kernel_lines": reduction.kernel.splitlines(),
         "forward_doc": sympy.sstr(derived.forward),
         "vjp_doc": sympy.sstr(derived.vjp),
-        "code": print_numpy(derived.lowered),
-        "uses_grad": "grad_kept" in used,
-        "saves_out": "out_kept" in used,
+        "code": derived.code,
+        "numpy_name": reduction.name if hasattr(numpy, reduction.name) else None,
+        "uses_grad_kept": "grad_kept" in used,
+        "uses_out_kept": "out_kept" in used,
         "uses_count": "n" in used,
-        "doc": f"numpy.{reduction.numpy} over axis (None: all), keeping the reduced axes "
-        "as size 1 if keepdims.",
+        "saves_out": "out_kept" in used or "out" in used,
+        "doc": f"{reduction.name} along axis"
+        + ("" if reduction.normalize else " (None: all axes), keepdims as NumPy has it")
+        + f": out = {sympy.sstr(derived.forward)}",
     }
+
+
+def _mentions(code, name):
+    """Whether ``code`` uses the variable ``name`` (not as part of a longer name)."""
+    return name in {node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name)}
 
 
 def structural_context(op):
     """The template's view of one structural op (and of its public function)."""
-    names = [name for name, _ in op.params]
+    names = [name for name, *_ in op.params]
     used = {node.id for node in ast.walk(ast.parse(op.adjoint)) if isinstance(node, ast.Name)}
+    inputs = ["xs = children"] if op.variadic and "xs" in used else []
+    if not op.variadic:
+        inputs = _unpack(["x"], used, "children")
+    signature = ", ".join(
+        name if not default else f"{name}={default[0]!r}" for name, *default in op.params
+    )
+    first = "arrays" if op.variadic else "x"
     return {
-        "unpack": _unpack(["x"], used, "children") + _unpack(names, used, "self.params"),
+        "unpack": inputs + _unpack(names, used, "self.params"),
         "name": op.name,
+        "function": op.name if op.public else f"_{op.name}",
+        # NumPy-level calls on tensors dispatch to the function: numpy.NAME where NumPy
+        # has the function, else the name (what the generated helpers dispatch with).
+        "dispatch": f"numpy.{op.name}" if hasattr(numpy, op.name) else f'"{op.name}"',
         "class_name": op.class_name,
         "forward": op.forward,
         "adjoint": op.adjoint,
+        "variadic": op.variadic,
+        "saves_inputs": ("xs" if op.variadic else "x") in used,
         "names": ", ".join(names),
         "params": ", ".join(names) + ("," if len(names) == 1 else ""),
-        "signature": ", ".join(n if d is None else f"{n}={d!r}" for n, d in op.params),
+        "signature": ", ".join((first, signature)) if signature else first,
+        "inputs": "tuple(arrays)" if op.variadic else "(x,)",
         "doc": f"{op.forward}, differentiable (its adjoint: {op.adjoint}).",
         "method": op.method,
     }
@@ -182,7 +214,7 @@ def contraction_context(op):
             f"einsum_spec.vjp(grad, children, {inputs!r}, {output!r}, {place})"
         )
         vjps.append(code)
-        doc_lines.append(f"grad_{name} = einsum(\"{spec}\", grad, {', '.join(others)})")
+        doc_lines.append(f'grad_{name} = einsum("{spec}", grad, {", ".join(others)})')
     return {
         "name": op.name,
         "class_name": op.class_name,

@@ -1,29 +1,149 @@
-"""The reduction table: each reduction declared as an index expression.
+"""The reduction table: reductions and normalizations along axes, each declared as an
+index expression.
 
-``forward(x, o, r, n)`` gives ``out[o]`` for the input ``x[o, r]``, where ``o`` stands for
-the kept axes, ``r`` for the reduced ones and ``n`` for how many elements are reduced
-into each output. The vector-Jacobian product is derived from it by delta summation.
+``forward(x, o, r, n, **params)`` gives the output for the input ``x[o, r]``: ``o``
+stands for the kept axes, ``r`` for the element along the reduced axes and ``n`` for
+how many elements are reduced. A reduction gives ``out[o]``; a normalization (softmax)
+gives ``out[o, r]``, the same shape as ``x``. Sums inside use their own dummy index.
+The vector-Jacobian product is derived by delta summation, candidate forms reusing the
+output are found by solving ``out = forward``, and the cheapest form that passes the
+checks is rendered. ``kernel`` is the NumPy forward (stable where the definition
+overflows), checked equal to the definition.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sympy import Sum
+from sympy import Eq, Sum, Symbol, exp, log, sqrt
+
+ddof = Symbol("ddof", integer=True, nonnegative=True)
+# Names of the lowered code a convention's condition may use (see symgrad/codegen/reduce.py).
+out_kept = Symbol("out_kept", real=True)
+
+
+@dataclass(frozen=True)
+class Convention:
+    """Where the derivative is a convention: ``where`` (over the lowered names), the
+    value the vjp takes there (for grad = 1), and an example checked at generation: input
+    rows, the axis reduced, and the expected gradient."""
+
+    where: object
+    value: object
+    rows: list
+    axis: int
+    expected: list
 
 
 @dataclass(frozen=True)
 class Reduction:
-    """name: public name; forward: the index expression; numpy: the NumPy reduction."""
+    """name: public name; forward: the index expression; kernel: NumPy code of the
+    forward over ``x``, ``axis``, ``keepdims`` and the params; params: (name, default)
+    pairs after axis and keepdims; normalize: the output keeps the reduced axes;
+    default_axis: NumPy's (None: all axes) or PyTorch's -1 for softmax; nonnegative:
+    the output is >= 0 (lets sqrt(out**2) be out); linear: checked by the dot-product
+    test; stress: input values the forward and backward must stay finite at;
+    conventions: where the derivative is a convention (see Convention)."""
 
     name: str
     forward: object
-    numpy: str
+    kernel: str
+    params: tuple = ()
+    normalize: bool = False
+    default_axis: int | None = None
+    nonnegative: bool = False
+    linear: bool = False
+    stress: tuple = ()
+    conventions: tuple = field(default_factory=tuple)
 
     @property
     def class_name(self):
-        return self.name.capitalize() + "Backward"
+        return "".join(part.capitalize() for part in self.name.split("_")) + "Backward"
 
+
+def total(term, index, n):
+    return Sum(term, (index, 0, n - 1))
+
+
+def _sum(x, o, r, n):
+    return total(x[o, r], r, n)
+
+
+def _variance(x, o, r, n):
+    # E[x^2] - E[x]^2 form: the same function, and its derivative needs no cancellation
+    # of a sum that is identically zero. The kernel computes it stably.
+    k = Symbol("k", integer=True)
+    return (total(x[o, r] ** 2, r, n) - total(x[o, k], k, n) ** 2 / n) / (n - ddof)
+
+
+def _log_sum_exp(x, o, r, n):
+    k = Symbol("k", integer=True)
+    return log(total(exp(x[o, k]), k, n))
+
+
+LOGSUMEXP_KERNEL = """\
+peak = numpy.max(x, axis=axis, keepdims=True)
+peak = numpy.where(numpy.isfinite(peak), peak, 0)
+out = numpy.log(numpy.sum(numpy.exp(x - peak), axis=axis, keepdims=True)) + peak
+return out if keepdims else numpy.squeeze(out, axis=axis)"""
+
+SOFTMAX_KERNEL = """\
+shifted = numpy.exp(x - numpy.max(x, axis=axis, keepdims=True))
+return shifted / numpy.sum(shifted, axis=axis, keepdims=True)"""
+
+LOG_SOFTMAX_KERNEL = """\
+shifted = x - numpy.max(x, axis=axis, keepdims=True)
+return shifted - numpy.log(numpy.sum(numpy.exp(shifted), axis=axis, keepdims=True))"""
+
+HUGE = (1000.0, -1000.0)
 
 REDUCTIONS = (
-    Reduction("sum", lambda x, o, r, n: Sum(x[o, r], (r, 0, n - 1)), "sum"),
-    Reduction("mean", lambda x, o, r, n: Sum(x[o, r], (r, 0, n - 1)) / n, "mean"),
+    Reduction(
+        "sum",
+        _sum,
+        "return numpy.sum(x, axis=axis, keepdims=keepdims)",
+        linear=True,
+    ),
+    Reduction(
+        "mean",
+        lambda x, o, r, n: _sum(x, o, r, n) / n,
+        "return numpy.mean(x, axis=axis, keepdims=keepdims)",
+        linear=True,
+    ),
+    Reduction(
+        "var",
+        _variance,
+        "return numpy.var(x, axis=axis, keepdims=keepdims, ddof=ddof)",
+        params=(("ddof", 0),),
+    ),
+    Reduction(
+        "std",
+        lambda x, o, r, n: sqrt(_variance(x, o, r, n)),
+        "return numpy.std(x, axis=axis, keepdims=keepdims, ddof=ddof)",
+        params=(("ddof", 0),),
+        nonnegative=True,
+    ),
+    Reduction("logsumexp", _log_sum_exp, LOGSUMEXP_KERNEL, stress=HUGE),
+    Reduction(
+        "norm",
+        lambda x, o, r, n: sqrt(total(x[o, r] ** 2, r, n)),
+        "return numpy.sqrt(numpy.sum(x * x, axis=axis, keepdims=keepdims))",
+        nonnegative=True,
+        # The 2-norm's gradient at 0 is 0 (a subgradient), as in PyTorch.
+        conventions=(Convention(Eq(out_kept, 0), 0, [[0.0, 0.0, 0.0]], 1, [[0.0, 0.0, 0.0]]),),
+    ),
+    Reduction(
+        "softmax",
+        lambda x, o, r, n: exp(x[o, r]) / exp(_log_sum_exp(x, o, r, n)),
+        SOFTMAX_KERNEL,
+        normalize=True,
+        default_axis=-1,
+        stress=HUGE,
+    ),
+    Reduction(
+        "log_softmax",
+        lambda x, o, r, n: x[o, r] - _log_sum_exp(x, o, r, n),
+        LOG_SOFTMAX_KERNEL,
+        normalize=True,
+        default_axis=-1,
+        stress=HUGE,
+    ),
 )

@@ -14,8 +14,19 @@ import numpy
 @dataclass(frozen=True)
 class Structural:
     """name: public name; forward/adjoint: NumPy expressions over ``x`` (or ``grad`` and
-    ``x``, the input) and the params; params: (name, default) pairs; configs(rng) draws
-    an input shape and param values for the dot-product test."""
+    ``x``, the input) and the params; params: ``(name,)`` for a required parameter,
+    ``(name, default)`` for an optional one; configs(rng) draws an input shape and param
+    values for the dot-product test.
+
+    method: also a Tensor method (``t.name(...)``). variadic: the op takes a sequence of
+    tensors, named ``xs`` in forward and adjoint (``arrays`` in the public function);
+    its adjoint gives one gradient per input, and configs draws a list of input shapes.
+    public: exported as ``sg.name``; otherwise the function is ``_name`` in the
+    generated functions, and is what NumPy-level calls on tensors dispatch to.
+
+    The adjoints may call the helpers of templates/structural.py.j2 (``pad_interior``,
+    ``sum_tiles``, ``split_like``, ``add_at``), which the dot-product test covers too.
+    """
 
     name: str
     forward: str
@@ -23,6 +34,8 @@ class Structural:
     params: tuple
     configs: object
     method: bool = True
+    variadic: bool = False
+    public: bool = True
 
     @property
     def class_name(self):
@@ -57,12 +70,146 @@ def _transpose_config(rng):
     return shape, {"axes": axes}
 
 
+def _axes_config(rng, ndim):
+    """None, one axis or a tuple of distinct axes of ``ndim`` (negative ones too)."""
+    if ndim == 0 or rng.random() < 0.25:
+        return None
+    axes = [int(a) - ndim if rng.random() < 0.4 else int(a) for a in rng.permutation(ndim)]
+    axes = axes[: int(rng.integers(1, ndim + 1))]
+    return axes[0] if len(axes) == 1 and rng.random() < 0.5 else tuple(axes)
+
+
+def _swapaxes_config(rng):
+    shape = _shape(rng, 1, 5)
+    ndim = len(shape)
+    return shape, {
+        "axis1": int(rng.integers(-ndim, ndim)),
+        "axis2": int(rng.integers(-ndim, ndim)),
+    }
+
+
+def _squeeze_config(rng):
+    shape = tuple(1 if rng.random() < 0.4 else n for n in _shape(rng, 0, 5))
+    ones = [a - len(shape) if rng.random() < 0.4 else a for a, n in enumerate(shape) if n == 1]
+    if rng.random() < 0.3 or not ones:
+        return shape, {"axis": None}
+    chosen = [a for a in ones if rng.random() < 0.6] or ones[:1]
+    return shape, {"axis": chosen[0] if len(chosen) == 1 else tuple(chosen)}
+
+
+def _flip_config(rng):
+    shape = _shape(rng, 0, 5)
+    return shape, {"axis": _axes_config(rng, len(shape))}
+
+
+def _pad_config(rng):
+    shape = _shape(rng, 0, 4)
+    ndim, draw = len(shape), lambda: int(rng.integers(0, 3))
+    form = int(rng.integers(5 if ndim else 4))  # NumPy rejects () as pad_width
+    if form == 0:
+        pad_width = draw()
+    elif form == 1:
+        pad_width = (draw(),)
+    elif form == 2:
+        pad_width = (draw(), draw())
+    elif form == 3:
+        pad_width = ((draw(), draw()),)
+    else:
+        pad_width = tuple((draw(), draw()) for _ in range(ndim))
+    return shape, {"pad_width": pad_width}
+
+
+def _tile_config(rng):
+    shape = _shape(rng, 0, 4)
+    reps = tuple(
+        int(r) for r in rng.integers(0 if rng.random() < 0.1 else 1, 4, size=rng.integers(0, 5))
+    )
+    return shape, {"reps": reps[0] if len(reps) == 1 and rng.random() < 0.5 else reps}
+
+
+def _concatenate_config(rng):
+    """Several input shapes (variadic), equal but along ``axis``."""
+    count = int(rng.integers(1, 5))
+    if rng.random() < 0.15:
+        return [_shape(rng, 0, 4) for _ in range(count)], {"axis": None}
+    shape = _shape(rng, 1, 4)
+    axis = int(rng.integers(-len(shape), len(shape)))
+    shapes = []
+    for _ in range(count):
+        sized = list(shape)
+        sized[axis] = int(rng.integers(0, 4))
+        shapes.append(tuple(sized))
+    return shapes, {"axis": axis}
+
+
+def random_index(rng, shape):
+    """A random valid index into an array of ``shape``: basic (ints, slices with any step,
+    None, Ellipsis), integer arrays (with repeated and negative entries, as arrays or
+    lists), a boolean mask, and mixes of these, as NumPy accepts them."""
+    ndim = len(shape)
+    kind = str(rng.choice(["basic", "integer", "mask", "mixed", "single"]))
+    if kind == "single" and ndim:  # one mask, list or integer array, not in a tuple
+        form = int(rng.integers(3))
+        if form == 0:
+            return rng.random(shape[: int(rng.integers(1, ndim + 1))]) < 0.5
+        values = rng.integers(-shape[0], shape[0], size=int(rng.integers(0, 7)))
+        return values.tolist() if form == 1 else values.reshape(-1, 1)
+    # One integer-array shape for all arrays of the index, so that they broadcast.
+    arrays = None
+    if kind in ("integer", "mixed"):
+        arrays = tuple(int(a) for a in rng.integers(1, 4, size=rng.integers(1, 3)))
+    masked = kind == "mask" or (kind == "mixed" and rng.random() < 0.5)
+    if masked:
+        arrays = None
+    items, dim, ellipsis = [], 0, False
+    while dim < ndim:
+        n, choice = shape[dim], rng.random()
+        if choice < 0.1:
+            items.append(None)
+        elif choice < 0.15 and not ellipsis:
+            ellipsis = True
+            items.append(Ellipsis)
+            dim += int(rng.integers(0, ndim - dim + 1))
+        elif arrays is not None and choice < 0.55:
+            values = rng.integers(-n, n, size=arrays)
+            items.append(values.tolist() if rng.random() < 0.2 else values)
+            dim += 1
+        elif masked and choice < 0.55:
+            span = int(rng.integers(1, ndim - dim + 1))
+            items.append(rng.random(shape[dim : dim + span]) < 0.5)
+            masked = False
+            dim += span
+        elif choice < 0.7:
+            items.append(int(rng.integers(-n, n)))
+            dim += 1
+        else:
+            start = int(rng.integers(-n - 1, n + 2)) if rng.random() < 0.6 else None
+            stop = int(rng.integers(-n - 1, n + 2)) if rng.random() < 0.6 else None
+            step = int(rng.choice([-3, -2, -1, 1, 2, 3])) if rng.random() < 0.7 else None
+            items.append(slice(start, stop, step))
+            dim += 1
+    if rng.random() < 0.2:
+        items.append(None)
+    return tuple(items)
+
+
+def _getitem_config(rng):
+    shape = _shape(rng, 0, 5)
+    return shape, {"index": random_index(rng, shape)}
+
+
+def _scatter_add_config(rng):
+    shape = _shape(rng, 0, 5)
+    index = random_index(rng, shape)
+    return numpy.zeros(shape)[index].shape, {"index": index, "shape": shape}
+
+
 STRUCTURAL = (
     Structural(
         "reshape",
         "numpy.reshape(x, shape)",
         "numpy.reshape(grad, x.shape)",
-        (("shape", None),),
+        (("shape",),),
         _reshape_config,
         method=False,  # Tensor.reshape takes NumPy's varargs form
     ),
@@ -70,7 +217,7 @@ STRUCTURAL = (
         "expand_dims",
         "numpy.expand_dims(x, axis)",
         "numpy.reshape(grad, x.shape)",
-        (("axis", None),),
+        (("axis",),),
         _expand_dims_config,
         method=False,
     ),
@@ -78,7 +225,7 @@ STRUCTURAL = (
         "broadcast_to",
         "numpy.broadcast_to(x, shape)",
         "unbroadcast(grad, x.shape)",
-        (("shape", None),),
+        (("shape",),),
         _broadcast_to_config,
         method=False,
     ),
@@ -86,8 +233,75 @@ STRUCTURAL = (
         "transpose",
         "numpy.transpose(x, axes)",
         "numpy.transpose(grad, None if axes is None else numpy.argsort(axes))",
-        (("axes", None),),
+        (("axes",),),
         _transpose_config,
         method=False,  # Tensor.transpose takes NumPy's varargs form
+    ),
+    Structural(
+        "swapaxes",
+        "numpy.swapaxes(x, axis1, axis2)",
+        "numpy.swapaxes(grad, axis1, axis2)",
+        (("axis1",), ("axis2",)),
+        _swapaxes_config,
+    ),
+    Structural(
+        "squeeze",
+        "numpy.squeeze(x, axis)",
+        "numpy.reshape(grad, x.shape)",
+        (("axis", None),),
+        _squeeze_config,
+    ),
+    Structural(
+        "flip",
+        "numpy.flip(x, axis)",
+        "numpy.flip(grad, axis)",
+        (("axis", None),),
+        _flip_config,
+    ),
+    Structural(
+        "pad",
+        "numpy.pad(x, pad_width)",
+        "grad[pad_interior(pad_width, x.shape)]",
+        (("pad_width",),),
+        _pad_config,
+        method=False,
+    ),
+    Structural(
+        "tile",
+        "numpy.tile(x, reps)",
+        "sum_tiles(grad, x.shape)",
+        (("reps",),),
+        _tile_config,
+    ),
+    Structural(
+        "concatenate",
+        "numpy.concatenate(xs, axis)",
+        "split_like(grad, [numpy.shape(x) for x in xs], axis)",
+        (("axis", 0),),
+        _concatenate_config,
+        method=False,
+        variadic=True,
+    ),
+    # Indexing: Tensor.__getitem__ runs it. Its adjoint scatters the gradient back where
+    # each element was read, summing repeated reads (numpy.add.at).
+    Structural(
+        "getitem",
+        "x[index]",
+        "add_at(grad, index, x.shape)",
+        (("index",),),
+        _getitem_config,
+        method=False,
+        public=False,
+    ),
+    # The adjoint of getitem as an op of its own, so that getitem's backward is itself
+    # differentiable (create_graph=True): add_at, called on a tensor, runs this op.
+    Structural(
+        "scatter_add",
+        "add_at(x, index, shape)",
+        "grad[index]",
+        (("index",), ("shape",)),
+        _scatter_add_config,
+        method=False,
+        public=False,
     ),
 )

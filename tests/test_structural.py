@@ -1,0 +1,555 @@
+"""Structural ops (shape ops and indexing) through the public API, parametrized from the
+structural table where possible: a new row is tested without a new test.
+
+Every expected value is independent of the generated code: NumPy's own function (or
+NumPy indexing) for the forward, central finite differences of that NumPy reference for
+the gradient, closed forms for the indexing cases users trip on.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import symgrad as sg
+from symgrad.codegen import generate, render
+from symgrad.generated import functions as generated_functions
+from symgrad.ops.structural import STRUCTURAL, random_index
+
+BY_NAME = {op.name: op for op in STRUCTURAL}
+PUBLIC = [op for op in STRUCTURAL if op.public]
+
+
+def rng(salt=0):
+    return np.random.default_rng(20240 + salt)
+
+
+# ---- how each row is reached, and its NumPy reference -------------------------------------
+
+
+def _scatter_reference(x, index, shape):
+    out = np.zeros(shape)
+    # An explicit loop over the gathered positions: independent of numpy.add.at.
+    positions = np.arange(int(np.prod(shape))).reshape(shape)[index]
+    for position, value in zip(positions.reshape(-1), np.reshape(x, -1)):
+        out.reshape(-1)[position] += value
+    return out
+
+
+# Rows without a public function: how users reach them, and what NumPy gives.
+PRIVATE = {
+    "getitem": (lambda xs, index: xs[0][index], lambda xs, index: xs[0][index]),
+    # The adjoint of getitem; users reach it by differentiating a backward of getitem.
+    "scatter_add": (
+        lambda xs, index, shape: generated_functions._scatter_add(xs[0], index, shape),
+        lambda xs, index, shape: _scatter_reference(xs[0], index, shape),
+    ),
+}
+
+
+def call(op, inputs, params):
+    """The op on tensors (or arrays), through the public API, with NumPy's keywords."""
+    if not op.public:
+        return PRIVATE[op.name][0](inputs, **params)
+    function = getattr(sg, op.name)
+    return function(inputs, **params) if op.variadic else function(inputs[0], **params)
+
+
+def reference(op, arrays, params):
+    """NumPy's own result for the op."""
+    if not op.public:
+        return np.asarray(PRIVATE[op.name][1](arrays, **params))
+    function = getattr(np, op.name)
+    return function(arrays, **params) if op.variadic else function(arrays[0], **params)
+
+
+def draw(op, gen):
+    """Input arrays and params for one random configuration of the row."""
+    shapes, params = op.configs(gen)
+    shapes = list(shapes) if op.variadic else [shapes]
+    return [gen.standard_normal(shape) for shape in shapes], params
+
+
+def numeric_vjp(f, arrays, cotangent, eps=1e-3):
+    """Central finite differences of <cotangent, f(arrays)> for each array."""
+    grads = []
+    for k, array in enumerate(arrays):
+        grad = np.zeros_like(array)
+        for index in np.ndindex(array.shape):
+            values = []
+            for sign in (1.0, -1.0):
+                moved = [a.copy() for a in arrays]
+                moved[k][index] += sign * eps
+                values.append(np.vdot(cotangent, f(moved)))
+            grad[index] = (values[0] - values[1]) / (2 * eps)
+        grads.append(grad)
+    return grads
+
+
+ROW_IDS = [op.name for op in STRUCTURAL]
+
+
+def test_every_row_is_reachable():
+    for op in STRUCTURAL:
+        if op.public:
+            assert callable(getattr(sg, op.name)), op.name
+            assert op.name in sg.__all__, op.name
+        else:
+            assert op.name in PRIVATE, f"{op.name}: tell the tests how users reach it"
+            assert op.name not in sg.__all__, op.name
+
+
+# ---- forward, gradient, adjoint: every row ------------------------------------------------
+
+
+@pytest.mark.parametrize("op", STRUCTURAL, ids=ROW_IDS)
+def test_forward_equals_numpy(op):
+    gen = rng(1)
+    for _ in range(30):
+        arrays, params = draw(op, gen)
+        inputs = [sg.tensor(a) for a in arrays]
+        out = call(op, inputs, params)
+        expected = reference(op, arrays, params)
+        assert isinstance(out, sg.Tensor)
+        assert out.shape == np.shape(expected), (op.name, params)
+        np.testing.assert_array_equal(out.data, expected)
+
+
+@pytest.mark.parametrize("op", STRUCTURAL, ids=ROW_IDS)
+def test_gradient_equals_finite_differences(op):
+    gen = rng(2)
+    for _ in range(12):
+        arrays, params = draw(op, gen)
+        inputs = [sg.tensor(a, requires_grad=True) for a in arrays]
+        out = call(op, inputs, params)
+        cotangent = gen.standard_normal(out.shape)
+        (out * cotangent).sum().backward()
+        expected = numeric_vjp(lambda xs, p=params: reference(op, xs, p), arrays, cotangent)
+        for tensor, want in zip(inputs, expected, strict=True):
+            assert tensor.grad.shape == tensor.shape
+            np.testing.assert_allclose(tensor.grad, want, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("op", STRUCTURAL, ids=ROW_IDS)
+def test_dot_product_of_each_adjoint(op):
+    """<A x, y> == <x, A^T y>, A^T y being what backward(y) gives, in float64."""
+    gen = rng(3)
+    for _ in range(60):
+        arrays, params = draw(op, gen)
+        inputs = [sg.tensor(a, requires_grad=True) for a in arrays]
+        out = call(op, inputs, params)
+        y = gen.standard_normal(out.shape)
+        out.backward(y)
+        left = np.vdot(out.data, y)
+        right = sum(np.vdot(t.data, t.grad) for t in inputs)
+        assert abs(left - right) <= 1e-12 * max(1.0, abs(left)), (op.name, params)
+
+
+@pytest.mark.parametrize("op", STRUCTURAL, ids=ROW_IDS)
+def test_backward_is_differentiable_again(op):
+    """With create_graph=True the adjoint runs on tensors (NumPy calls dispatch to symgrad
+    ops). For L = sum(c * A(x)**2) the gradient g(x) = 2 A^T(c * A x) is linear in x, so
+    the gradient of <g(x), v> is g(v), which a first-order backward at v gives."""
+    gen = rng(4)
+    for _ in range(8):
+        arrays, params = draw(op, gen)
+        probes = [gen.standard_normal(a.shape) for a in arrays]
+        c = None
+
+        def loss(inputs, params=params):
+            nonlocal c
+            out = call(op, inputs, params)
+            c = gen.standard_normal(out.shape) if c is None else c
+            return (out * out * c).sum()
+
+        inputs = [sg.tensor(a, requires_grad=True) for a in arrays]
+        grads = sg.grad(loss(inputs), inputs, create_graph=True)
+        sum((g * v).sum() for g, v in zip(grads, probes, strict=True)).backward()
+
+        at_probes = [sg.tensor(v, requires_grad=True) for v in probes]
+        loss(at_probes).backward()
+        for tensor, first_order in zip(inputs, at_probes, strict=True):
+            np.testing.assert_allclose(tensor.grad, first_order.grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("op", STRUCTURAL, ids=ROW_IDS)
+def test_float32_stays_float32(op):
+    arrays, params = draw(op, rng(5))
+    inputs = [sg.tensor(a.astype(np.float32), requires_grad=True) for a in arrays]
+    out = call(op, inputs, params)
+    assert out.dtype == np.float32
+    out.backward(np.ones(out.shape, dtype=np.float32))
+    for tensor in inputs:
+        assert tensor.grad.dtype == np.float32
+
+
+# ---- the generation-time check itself ------------------------------------------------------
+
+
+def check_rows(rows, source=None):
+    source = source or render.render(
+        "structural.py.j2", "tests", ops=[render.structural_context(op) for op in rows]
+    )
+    unbroadcast = render.render("unbroadcast.py.j2", "tests")
+    generate.check_structural(source, unbroadcast, ops=rows)
+
+
+def test_the_check_passes_the_table():
+    check_rows(STRUCTURAL)
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong_adjoint"),
+    [
+        ("flip", "numpy.flip(grad, None)"),  # flips every axis, not the given ones
+        ("swapaxes", "numpy.swapaxes(grad, axis2, axis2)"),
+        ("pad", "grad[tuple(slice(0, n) for n in x.shape)]"),  # the corner, not the interior
+        ("tile", "grad[tuple(slice(0, n) for n in x.shape)]"),  # one tile, not their sum
+        ("concatenate", "split_like(grad, [numpy.shape(x) for x in xs[::-1]], axis)"),
+        ("getitem", "grad"),
+    ],
+)
+def test_the_check_catches_a_wrong_adjoint(name, wrong_adjoint):
+    wrong = dataclasses.replace(BY_NAME[name], adjoint=wrong_adjoint)
+    with pytest.raises(generate.CheckError, match=f"^{name}: ") as caught:
+        check_rows((wrong,))
+    assert caught.value.op == name
+
+
+def test_the_check_catches_an_adjoint_that_does_not_accumulate_repeated_indices():
+    rows = (BY_NAME["getitem"],)
+    source = render.render(
+        "structural.py.j2", "tests", ops=[render.structural_context(op) for op in rows]
+    )
+    assert "numpy.add.at(out, index, grad)" in source
+    broken = source.replace("numpy.add.at(out, index, grad)", "out[index] = grad")
+    with pytest.raises(generate.CheckError, match=r"^getitem: "):
+        check_rows(rows, broken)
+
+
+def test_random_indices_cover_every_kind():
+    gen, seen = rng(6), set()
+    for _ in range(300):
+        shape = tuple(int(n) for n in gen.integers(1, 4, size=gen.integers(1, 5)))
+        index = random_index(gen, shape)
+        items = index if type(index) is tuple else (index,)
+        for item in items:
+            if isinstance(item, slice):
+                seen.add("negative step" if (item.step or 1) < 0 else "slice")
+            elif item is None or item is Ellipsis:
+                seen.add(repr(item))
+            elif isinstance(item, int):
+                seen.add("int")
+            elif np.asarray(item).dtype == bool:
+                seen.add("mask")
+            elif isinstance(item, list):
+                seen.add("list")
+            else:
+                values = np.asarray(item).reshape(-1)
+                if len(set(values.tolist())) < len(values):
+                    seen.add("repeated")
+        kinds = {type(i) for i in items}
+        if slice in kinds and (np.ndarray in kinds or list in kinds):
+            seen.add("mixed")
+        np.zeros(shape)[index]  # valid
+    wanted = {"slice", "negative step", "None", "Ellipsis", "int", "mask", "list", "repeated"}
+    assert seen >= {*wanted, "mixed"}
+
+
+# ---- indexing cases users trip on ------------------------------------------------------------
+
+
+def test_repeated_integer_indices_accumulate():
+    x = sg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x[[0, 0, 2, 0]].sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 0.0, 1.0])
+
+
+def test_repeated_indices_accumulate_weighted_and_in_two_dimensions():
+    x = sg.tensor(np.zeros((2, 3)), requires_grad=True)
+    rows, cols = np.array([1, 1, 0, 1]), np.array([2, 2, 0, 2])
+    (x[rows, cols] * np.array([1.0, 10.0, 100.0, 1000.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[100.0, 0.0, 0.0], [0.0, 0.0, 1011.0]])
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        np.s_[::-1],
+        np.s_[::-2],
+        np.s_[4:0:-3],
+        np.s_[-1:-6:-1],
+        np.s_[1::-1],
+    ],
+    ids=repr,
+)
+def test_negative_step_slices(index):
+    values = np.arange(6.0)
+    x = sg.tensor(values, requires_grad=True)
+    out = x[index]
+    np.testing.assert_array_equal(out.data, values[index])
+    weights = np.arange(1.0, out.size + 1)
+    (out * weights).sum().backward()
+    expected = np.zeros(6)
+    for weight, position in zip(weights, np.arange(6)[index]):
+        expected[position] += weight
+    np.testing.assert_array_equal(x.grad, expected)
+
+
+def test_boolean_mask_gradient_is_the_mask():
+    values = np.array([[-1.0, 2.0, -3.0], [4.0, -5.0, 6.0]])
+    x = sg.tensor(values, requires_grad=True)
+    out = x[values > 0]
+    np.testing.assert_array_equal(out.data, [2.0, 4.0, 6.0])
+    (out * np.array([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0.0, 1.0, 0.0], [2.0, 0.0, 3.0]])
+
+
+def test_boolean_mask_over_leading_axis_with_a_slice():
+    values = np.arange(12.0).reshape(3, 4)
+    x = sg.tensor(values, requires_grad=True)
+    out = x[np.array([True, False, True]), 1:3]
+    np.testing.assert_array_equal(out.data, [[1.0, 2.0], [9.0, 10.0]])
+    out.sum().backward()
+    expected = np.zeros((3, 4))
+    expected[0, 1:3] = expected[2, 1:3] = 1.0
+    np.testing.assert_array_equal(x.grad, expected)
+
+
+MIXED = [
+    np.s_[1:, [0, 2, 2]],
+    np.s_[[0, 1], :, [1, 1]],  # advanced indices apart: their axis goes first
+    np.s_[..., [2, 0, 2]],
+    np.s_[None, ::-1, 0, [1, 1]],
+    np.s_[[[0], [1]], [0, 2], ::2],
+    np.s_[-1, np.array([True, False, True])],
+]
+
+
+@pytest.mark.parametrize("index", MIXED, ids=[str(i) for i in range(len(MIXED))])
+def test_mixes_of_slices_and_integer_arrays(index):
+    values = rng(7).standard_normal((2, 3, 4))
+    x = sg.tensor(values, requires_grad=True)
+    out = x[index]
+    np.testing.assert_array_equal(out.data, values[index])
+    cotangent = rng(8).standard_normal(out.shape)
+    (out * cotangent).sum().backward()
+    (expected,) = numeric_vjp(lambda xs: xs[0][index], [values], cotangent)
+    np.testing.assert_allclose(x.grad, expected, atol=1e-9)
+
+
+def test_indices_given_as_tensors():
+    values = np.arange(12.0).reshape(3, 4)
+    x = sg.tensor(values, requires_grad=True)
+    rows, cols = sg.tensor([2, 0, 2]), sg.tensor([1, 1, 1])
+    out = x[rows, cols]
+    np.testing.assert_array_equal(out.data, [9.0, 1.0, 9.0])
+    out.sum().backward()
+    expected = np.zeros((3, 4))
+    expected[0, 1], expected[2, 1] = 1.0, 2.0
+    np.testing.assert_array_equal(x.grad, expected)
+    mask = sg.tensor(values % 5 == 0)
+    np.testing.assert_array_equal(x[mask].data, [0.0, 5.0, 10.0])
+    np.testing.assert_array_equal(x[sg.tensor([1])].data, values[[1]])
+
+
+def test_picking_one_entry_per_row_as_in_a_classifier_loss():
+    gen = rng(9)
+    logp = gen.standard_normal((128, 10))
+    labels = gen.integers(0, 10, size=128)
+    x = sg.tensor(logp, requires_grad=True)
+    loss = -x[np.arange(128), labels].mean()
+    assert loss.item() == pytest.approx(-logp[np.arange(128), labels].mean())
+    loss.backward()
+    np.testing.assert_allclose(x.grad, -np.eye(10)[labels] / 128)
+
+
+def test_ellipsis_none_and_integers_give_numpys_shapes():
+    values = np.arange(24.0).reshape(2, 3, 4)
+    x = sg.tensor(values, requires_grad=True)
+    for index in [np.s_[..., 1], np.s_[None, 1], np.s_[1, ..., None, 2], np.s_[()], np.s_[-1, -1]]:
+        assert x[index].shape == values[index].shape
+    scalar = x[1, 2, 3]
+    assert scalar.shape == () and scalar.item() == 23.0
+    scalar.backward()
+    assert x.grad[1, 2, 3] == 1.0 and x.grad.sum() == 1.0
+
+
+def test_out_of_range_index_raises_numpys_index_error():
+    x = sg.tensor(np.zeros(3), requires_grad=True)
+    with pytest.raises(IndexError):
+        x[3]
+    with pytest.raises(IndexError):
+        x[np.array([True, False])]
+
+
+def test_iterating_a_tensor_gives_differentiable_rows():
+    x = sg.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    rows = list(x)
+    assert len(rows) == 3
+    np.testing.assert_array_equal(rows[2].data, [4.0, 5.0])
+    (rows[0] * 1.0 + rows[2] * 3.0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[1.0, 1.0], [0.0, 0.0], [3.0, 3.0]])
+
+
+def test_indexing_a_tensor_without_grad_records_nothing():
+    x = sg.tensor(np.arange(4.0))
+    out = x[[1, 1]]
+    assert out.grad_fn is None and not out.requires_grad
+
+
+def test_second_derivative_through_repeated_indices():
+    # L = sum(x[idx]**3) with x0 read twice: dL/dx0 = 2 * 3 x0^2, d2L/dx0^2 = 12 x0.
+    x = sg.tensor([2.0, 5.0], requires_grad=True)
+    (g,) = sg.grad((x[[0, 0, 1]] ** 3).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.data, [24.0, 75.0])
+    g.sum().backward()
+    np.testing.assert_allclose(x.grad, [24.0, 30.0])
+
+
+# ---- stack and split (composites) -------------------------------------------------------
+
+
+def _stack_configs(gen):
+    for _ in range(20):
+        shape = tuple(int(n) for n in gen.integers(1, 4, size=gen.integers(0, 4)))
+        count = int(gen.integers(1, 4))
+        axis = int(gen.integers(-len(shape) - 1, len(shape) + 1))
+        yield [gen.standard_normal(shape) for _ in range(count)], axis
+
+
+def test_stack_forward_and_gradient():
+    gen = rng(10)
+    for arrays, axis in _stack_configs(gen):
+        inputs = [sg.tensor(a, requires_grad=True) for a in arrays]
+        out = sg.stack(inputs, axis=axis)
+        np.testing.assert_array_equal(out.data, np.stack(arrays, axis=axis))
+        cotangent = gen.standard_normal(out.shape)
+        (out * cotangent).sum().backward()
+        expected = numeric_vjp(lambda xs, a=axis: np.stack(xs, axis=a), arrays, cotangent)
+        for tensor, want in zip(inputs, expected, strict=True):
+            np.testing.assert_allclose(tensor.grad, want, atol=1e-9)
+
+
+def test_stack_is_built_from_differentiable_ops():
+    out = sg.stack([sg.tensor([1.0], requires_grad=True), np.array([2.0])])
+    assert type(out.grad_fn).__name__ == "ConcatenateBackward"
+
+
+SPLITS = [
+    ((6,), 3, 0),
+    ((6,), [1, 4], 0),
+    ((2, 6), [2, 2, 5], 1),  # a repeated cut gives an empty piece
+    ((2, 6), [-2], -1),  # a negative cut counts from the end
+    ((2, 6), [4, 1, 9], 1),  # cuts past the end or going back give empty pieces
+    ((3, 2, 4), 2, 2),
+    ((3, 2, 4), np.array([1]), 0),
+    ((0, 3), 3, 0),
+    ((4, 3), 1, 0),
+]
+
+
+@pytest.mark.parametrize(("shape", "cuts", "axis"), SPLITS, ids=[str(s) for s in SPLITS])
+def test_split_forward_and_gradient(shape, cuts, axis):
+    gen = rng(11)
+    values = gen.standard_normal(shape)
+    x = sg.tensor(values, requires_grad=True)
+    pieces = sg.split(x, cuts, axis=axis)
+    expected = np.split(values, cuts, axis=axis)
+    assert isinstance(pieces, list) and len(pieces) == len(expected)
+    for piece, want in zip(pieces, expected, strict=True):
+        assert piece.shape == want.shape
+        np.testing.assert_array_equal(piece.data, want)
+    weights = [gen.standard_normal(p.shape) for p in pieces]
+    sum((p * w).sum() for p, w in zip(pieces, weights, strict=True)).backward()
+    joined = np.zeros(values.shape)
+    for piece_positions, w in zip(
+        np.split(np.arange(values.size).reshape(shape), cuts, axis=axis), weights, strict=True
+    ):
+        joined.reshape(-1)[piece_positions.reshape(-1)] += w.reshape(-1)
+    np.testing.assert_array_equal(x.grad, joined)
+
+
+def test_split_pieces_are_getitem_nodes():
+    pieces = sg.split(sg.tensor(np.ones(4), requires_grad=True), 2)
+    assert {type(p.grad_fn).__name__ for p in pieces} == {"GetitemBackward"}
+
+
+def test_numpy_stack_split_and_concatenate_on_tensors_dispatch_to_symgrad():
+    x = sg.tensor([1.0, 2.0], requires_grad=True)
+    stacked = np.stack([x, x])
+    assert isinstance(stacked, sg.Tensor) and stacked.shape == (2, 2)
+    joined = np.concatenate([x, np.array([3.0])])
+    assert isinstance(joined, sg.Tensor)
+    halves = np.split(x, 2)
+    assert all(isinstance(h, sg.Tensor) for h in halves)
+    (stacked.sum() + joined.sum() + halves[1].sum()).backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+
+
+# ---- methods -----------------------------------------------------------------------------
+
+METHODS = [
+    ("swapaxes", lambda t: t.swapaxes(0, 2), lambda a: a.swapaxes(0, 2)),
+    ("squeeze", lambda t: t.squeeze(), lambda a: a.squeeze()),
+    ("squeeze axis", lambda t: t.squeeze(axis=1), lambda a: a.squeeze(axis=1)),
+    ("flip", lambda t: t.flip(), lambda a: np.flip(a)),
+    ("flip axis", lambda t: t.flip(axis=-1), lambda a: np.flip(a, axis=-1)),
+    ("tile", lambda t: t.tile((2, 1, 1, 2)), lambda a: np.tile(a, (2, 1, 1, 2))),
+    ("flatten", lambda t: t.flatten(), lambda a: a.flatten()),
+    ("reshape varargs", lambda t: t.reshape(3, 4), lambda a: a.reshape(3, 4)),
+    ("reshape tuple", lambda t: t.reshape((4, -1)), lambda a: a.reshape((4, -1))),
+    ("transpose", lambda t: t.transpose(), lambda a: a.transpose()),
+    ("transpose varargs", lambda t: t.transpose(1, 2, 0), lambda a: a.transpose(1, 2, 0)),
+    ("transpose tuple", lambda t: t.transpose((2, 0, 1)), lambda a: a.transpose((2, 0, 1))),
+    (".T", lambda t: t.T, lambda a: a.T),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "numpy_form"), [m[1:] for m in METHODS], ids=[m[0] for m in METHODS]
+)
+def test_methods_match_numpy(method, numpy_form):
+    gen = rng(12)
+    values = gen.standard_normal((3, 1, 4))
+    x = sg.tensor(values, requires_grad=True)
+    out = method(x)
+    np.testing.assert_array_equal(out.data, numpy_form(values))
+    cotangent = gen.standard_normal(out.shape)
+    (out * cotangent).sum().backward()
+    (expected,) = numeric_vjp(lambda xs: numpy_form(xs[0]), [values], cotangent)
+    np.testing.assert_allclose(x.grad, expected, atol=1e-9)
+
+
+# ---- bad input -------------------------------------------------------------------------------
+
+BAD = [
+    ("concatenate", lambda x: sg.concatenate([x, sg.tensor(np.ones((3, 3)))], axis=1)),
+    ("concatenate", lambda x: sg.concatenate([x, sg.tensor(np.ones(3))])),
+    ("concatenate", lambda x: sg.concatenate([])),
+    ("stack", lambda x: sg.stack([x, sg.tensor(np.ones((2, 4)))])),
+    ("stack", lambda x: sg.stack([x, x], axis=3)),
+    ("stack", lambda x: sg.stack([])),
+    ("split", lambda x: sg.split(x, 2, axis=1)),
+    ("split", lambda x: sg.split(x, 0)),
+    ("split", lambda x: sg.split(x, 2, axis=2)),
+    ("pad", lambda x: sg.pad(x, -1)),
+    ("pad", lambda x: sg.pad(x, ((1, 1), (1, 1), (1, 1)))),
+    ("reshape", lambda x: x.reshape(4, 2)),
+    ("swapaxes", lambda x: x.swapaxes(0, 2)),
+    ("squeeze", lambda x: x.squeeze(axis=0)),
+    ("flip", lambda x: x.flip(axis=2)),
+    ("tile", lambda x: x.tile(-1)),
+    ("broadcast_to", lambda x: sg.broadcast_to(x, (3, 3))),
+    ("expand_dims", lambda x: sg.expand_dims(x, 4)),
+    ("transpose", lambda x: x.transpose(0, 0)),
+]
+
+
+@pytest.mark.parametrize(("name", "build"), BAD, ids=[f"{n}-{i}" for i, (n, _) in enumerate(BAD)])
+def test_bad_input_raises_a_value_error_naming_the_op(name, build):
+    x = sg.tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(ValueError, match=f"^{name}: ") as caught:
+        build(x)
+    assert "cannot be broadcast together" not in str(caught.value)
+    assert x.grad is None and x.shape == (2, 3)
