@@ -255,9 +255,24 @@ def std(x, axis=None, keepdims=False, ddof=0):
     return apply(reductions.StdBackward, (x,), (axis, keepdims, ddof))
 
 
+def prod(x, axis=None, keepdims=False):
+    """prod along axis (None: all axes), keepdims as NumPy has it: out = Product(x[o, r2], (r2, 0, n - 1))"""
+    return apply(reductions.ProdBackward, (x,), (axis, keepdims))
+
+
 def logsumexp(x, axis=None, keepdims=False):
     """logsumexp along axis (None: all axes), keepdims as NumPy has it: out = log(Sum(exp(x[o, k]), (k, 0, n - 1)))"""
     return apply(reductions.LogsumexpBackward, (x,), (axis, keepdims))
+
+
+def max(x, axis=None, keepdims=False):
+    """max along axis (None: all axes), keepdims as NumPy has it: out = tau*log(Sum(exp(x[o, k]/tau), (k, 0, n - 1)))"""
+    return apply(reductions.MaxBackward, (x,), (axis, keepdims))
+
+
+def min(x, axis=None, keepdims=False):
+    """min along axis (None: all axes), keepdims as NumPy has it: out = -tau*log(Sum(exp(-x[o, k]/tau), (k, 0, n - 1)))"""
+    return apply(reductions.MinBackward, (x,), (axis, keepdims))
 
 
 def norm(x, axis=None, keepdims=False):
@@ -386,7 +401,10 @@ METHODS = (
     "mean",
     "var",
     "std",
+    "prod",
     "logsumexp",
+    "max",
+    "min",
     "norm",
     "softmax",
     "log_softmax",
@@ -442,6 +460,9 @@ ARRAY_FUNCTIONS = {
     numpy.mean: mean,
     numpy.var: var,
     numpy.std: std,
+    numpy.prod: prod,
+    numpy.max: max,
+    numpy.min: min,
     numpy.reshape: reshape,
     numpy.expand_dims: expand_dims,
     numpy.broadcast_to: broadcast_to,

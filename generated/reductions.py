@@ -16,6 +16,35 @@ from symgrad import special
 from symgrad.function import BackwardFcn
 
 
+def _flat_along(x, axes):
+    """``x`` with the reduced axes moved last and flattened (in C order), and a function
+    that undoes it."""
+    axes = tuple(sorted(numpy.atleast_1d(numpy.asarray(axes)) % x.ndim))
+    moved = numpy.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
+    flat = moved.reshape(moved.shape[: x.ndim - len(axes)] + (-1,))
+
+    def undo(y):
+        return numpy.moveaxis(y.reshape(moved.shape), range(x.ndim - len(axes), x.ndim), axes)
+
+    return flat, undo
+
+
+def product_before(x, axes):
+    """Per element, the product of the elements before it along the reduced axes."""
+    flat, undo = _flat_along(x, axes)
+    before = numpy.ones_like(flat)
+    numpy.cumprod(flat[..., :-1], axis=-1, out=before[..., 1:])
+    return undo(before)
+
+
+def product_after(x, axes):
+    """Per element, the product of the elements after it along the reduced axes."""
+    flat, undo = _flat_along(x, axes)
+    after = numpy.ones_like(flat)
+    numpy.cumprod(flat[..., :0:-1], axis=-1, out=after[..., -2::-1])
+    return undo(after)
+
+
 # ---- sum -----------------------------------------------------------------------------
 def sum(x, axis, keepdims):
     """sum of a NumPy array: out = Sum(x[o, r2], (r2, 0, n - 1))"""
@@ -127,6 +156,32 @@ class StdBackward(BackwardFcn):
         return (numpy.broadcast_to((grad_kept*n*x - grad_kept*numpy.sum(x, axis=axes, keepdims=True))/(-ddof*n*out_kept + n**2*out_kept), x.shape),)
 
 
+# ---- prod ----------------------------------------------------------------------------
+def prod(x, axis, keepdims):
+    """prod of a NumPy array: out = Product(x[o, r2], (r2, 0, n - 1))"""
+    return numpy.prod(x, axis=axis, keepdims=keepdims)
+
+
+class ProdBackward(BackwardFcn):
+    """prod: out = Product(x[o, r2], (r2, 0, n - 1))
+    x_bar[o, r] = grad[o]*Product(x[o, r2], (r2, 0, r - 1))*Product(x[o, r2], (r2, r + 1, n - 1))
+    """
+
+    __slots__ = ()
+    name = "prod"
+    forward = staticmethod(prod)
+    differentiable = (True,)
+    saves_inputs = True
+    saves_out = False
+
+    def calculate_grads(self, grad, children, out, needs):
+        (x,) = children
+        axis, keepdims = self.params
+        axes = tuple(range(x.ndim)) if axis is None else axis
+        grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
+        return (numpy.broadcast_to(grad_kept*product_after(x, axes)*product_before(x, axes), x.shape),)
+
+
 # ---- logsumexp -----------------------------------------------------------------------
 def logsumexp(x, axis, keepdims):
     """logsumexp of a NumPy array: out = log(Sum(exp(x[o, k]), (k, 0, n - 1)))"""
@@ -155,6 +210,60 @@ class LogsumexpBackward(BackwardFcn):
         grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
         out_kept = out if keepdims else numpy.expand_dims(out, axes)
         return (numpy.broadcast_to(grad_kept*special.inplace(numpy.exp, -out_kept + x), x.shape),)
+
+
+# ---- max -----------------------------------------------------------------------------
+def max(x, axis, keepdims):
+    """max of a NumPy array: out = tau*log(Sum(exp(x[o, k]/tau), (k, 0, n - 1))), as tau -> 0+"""
+    return numpy.max(x, axis=axis, keepdims=keepdims)
+
+
+class MaxBackward(BackwardFcn):
+    """max: out = tau*log(Sum(exp(x[o, k]/tau), (k, 0, n - 1))), as tau -> 0+
+    x_bar[o, r] = Piecewise((1, Eq(out[o] - x[o, r], 0)), (0, True))*grad[o]/Sum(Piecewise((1, Eq(out[o] - x[o, k], 0)), (0, True)), (k, 0, n - 1))
+    """
+
+    __slots__ = ()
+    name = "max"
+    forward = staticmethod(max)
+    differentiable = (True,)
+    saves_inputs = True
+    saves_out = True
+
+    def calculate_grads(self, grad, children, out, needs):
+        (x,) = children
+        axis, keepdims = self.params
+        axes = tuple(range(x.ndim)) if axis is None else axis
+        grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
+        out_kept = out if keepdims else numpy.expand_dims(out, axes)
+        return (numpy.broadcast_to(grad_kept*numpy.where((out_kept - x == 0), 1, 0)/numpy.sum(numpy.where((out_kept - x == 0), 1, 0), axis=axes, keepdims=True), x.shape),)
+
+
+# ---- min -----------------------------------------------------------------------------
+def min(x, axis, keepdims):
+    """min of a NumPy array: out = -tau*log(Sum(exp(-x[o, k]/tau), (k, 0, n - 1))), as tau -> 0+"""
+    return numpy.min(x, axis=axis, keepdims=keepdims)
+
+
+class MinBackward(BackwardFcn):
+    """min: out = -tau*log(Sum(exp(-x[o, k]/tau), (k, 0, n - 1))), as tau -> 0+
+    x_bar[o, r] = Piecewise((1, Eq(out[o] - x[o, r], 0)), (0, True))*grad[o]/Sum(Piecewise((1, Eq(out[o] - x[o, k], 0)), (0, True)), (k, 0, n - 1))
+    """
+
+    __slots__ = ()
+    name = "min"
+    forward = staticmethod(min)
+    differentiable = (True,)
+    saves_inputs = True
+    saves_out = True
+
+    def calculate_grads(self, grad, children, out, needs):
+        (x,) = children
+        axis, keepdims = self.params
+        axes = tuple(range(x.ndim)) if axis is None else axis
+        grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
+        out_kept = out if keepdims else numpy.expand_dims(out, axes)
+        return (numpy.broadcast_to(grad_kept*numpy.where((out_kept - x == 0), 1, 0)/numpy.sum(numpy.where((out_kept - x == 0), 1, 0), axis=axes, keepdims=True), x.shape),)
 
 
 # ---- norm ----------------------------------------------------------------------------

@@ -204,6 +204,14 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ---- NumPy protocols ----------------------------------------------------------------
+    def __array__(self, dtype=None, copy=None):
+        """``numpy.asarray(t)``: the data, outside the graph (as ``t.numpy()``). Without
+        it NumPy would take a tensor for a sequence (it has ``__getitem__``) and build an
+        object array of one-element tensors."""
+        if copy:
+            return numpy.array(self.data, dtype=dtype)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
     # NumPy functions called on tensors run the matching symgrad op, so that a backward
     # rule (NumPy code) builds a graph when it is given tensors (create_graph=True).
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):

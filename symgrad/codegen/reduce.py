@@ -27,13 +27,39 @@ KEPT, ELEMENT, OUT_ELEMENT = symbols("o r r2", integer=True)
 COUNT = Symbol("n", integer=True, positive=True)
 
 
+# The temperature at which a limit op's definition is compared with its kernel: within
+# LOW_TEMPERATURE * log(n) of the limit, and exp(x / LOW_TEMPERATURE) finite for |x| < 7.
+LOW_TEMPERATURE = 0.01
+
+
 class KeptSum(Function):
     """A sum over the reduced axes that keeps them (size 1), in lowered code."""
+
+
+class KeptProduct(Function):
+    """A product over the reduced axes that keeps them (size 1), in lowered code."""
+
+
+class ProductBefore(Function):
+    """Per element, the product of the elements before it along the reduced axes."""
+
+
+class ProductAfter(Function):
+    """Per element, the product of the elements after it along the reduced axes."""
 
 
 class ReductionPrinter(RulePrinter):
     def _print_KeptSum(self, expr):
         return f"numpy.sum({self._print(expr.args[0])}, axis=axes, keepdims=True)"
+
+    def _print_KeptProduct(self, expr):
+        return f"numpy.prod({self._print(expr.args[0])}, axis=axes, keepdims=True)"
+
+    def _print_ProductBefore(self, expr):
+        return f"product_before({self._print(expr.args[0])}, axes)"
+
+    def _print_ProductAfter(self, expr):
+        return f"product_after({self._print(expr.args[0])}, axes)"
 
 
 class UnlowerableError(ValueError):
@@ -109,6 +135,28 @@ def reuse_candidates(reduction, forward, vjp):
     return [_tidy(form.xreplace(back)) for form in found]
 
 
+def zero_temperature(reduction, vjp):
+    """The limit of ``vjp`` as the temperature goes to 0+. Every exp(u/tau) is first
+    shifted by the output (exp((u -+ out)/tau): the vjp is a ratio, so the shift cancels);
+    with the exponent then <= 0, exp(v/tau) tends to 1 where v = 0 and to 0 elsewhere.
+    Both signs of shift are candidates; the checks keep the one that is right."""
+    tau, out = reduction.temperature, out_base(reduction)[out_index(reduction)]
+
+    def is_tempered(e):
+        return isinstance(e, sympy.exp) and e.args[0].has(tau)
+
+    forms = []
+    for sign in (1, -1):
+        shifted = vjp.replace(is_tempered, lambda e, s=sign: sympy.exp(e.args[0] - s * out / tau))
+        limit = shifted.replace(
+            is_tempered,
+            lambda e: sympy.Piecewise((1, sympy.Eq(sympy.expand(e.args[0] * tau), 0)), (0, True)),
+        )
+        if not limit.has(tau):
+            forms.append(limit)
+    return forms
+
+
 def _solve(out, forward, symbol):
     try:
         return sympy.solve(sympy.Eq(out, forward), symbol)
@@ -124,11 +172,12 @@ def _tidy(form):
 def lower(reduction, expr, bound=frozenset()):
     """Array code (a SymPy expression over x, grad, out, ...) for an indexed expression."""
     element = bound | {ELEMENT}
-    if isinstance(expr, Sum):
+    if isinstance(expr, Sum | sympy.Product):
         ((index, low, high),) = expr.limits
-        if low != 0 or high != COUNT - 1:
-            raise UnlowerableError(f"a sum over {expr.limits}")
-        return KeptSum(lower(reduction, expr.function, bound | {index}))
+        kind = _ORDERED.get((type(expr), low, high))
+        if kind is None:
+            raise UnlowerableError(f"{type(expr).__name__} over {expr.limits}")
+        return kind(lower(reduction, expr.function, bound | {index}))
     if isinstance(expr, sympy.Indexed):
         name = expr.base.label.name
         if expr.indices == (KEPT,):
@@ -144,10 +193,26 @@ def lower(reduction, expr, bound=frozenset()):
 def with_conventions(reduction, lowered):
     """The lowered vjp taking each declared convention's value where it applies."""
     for convention in reduction.conventions:
+        if convention.where is None:
+            continue
         grad = Symbol("grad" if reduction.normalize else "grad_kept", real=True)
         value = sympy.sympify(convention.value) * grad
         lowered = sympy.Piecewise((value, convention.where), (lowered, True))
     return lowered
+
+
+def _ordered_kinds():
+    """Sums and products over the reduced axes: all of them (kept as size 1), or, per
+    element r, those before r or after r (what a product's derivative leaves)."""
+    return {
+        (Sum, 0, COUNT - 1): KeptSum,
+        (sympy.Product, 0, COUNT - 1): KeptProduct,
+        (sympy.Product, 0, ELEMENT - 1): ProductBefore,
+        (sympy.Product, ELEMENT + 1, COUNT - 1): ProductAfter,
+    }
+
+
+_ORDERED = _ordered_kinds()
 
 
 def print_lowered(expr):
@@ -158,10 +223,17 @@ def derive_reduction(reduction, check):
     """The cheapest lowered vjp of ``reduction`` that ``check(reduction, code)`` accepts
     (it raises CheckError otherwise)."""
     forward = forward_of(reduction)
-    forward_code = print_lowered(lower(reduction, forward, frozenset({OUT_ELEMENT})))
+    definition = forward
+    if reduction.temperature is not None:  # checked against the kernel at a low temperature
+        definition = forward.xreplace({reduction.temperature: LOW_TEMPERATURE})
+    forward_code = print_lowered(lower(reduction, definition, frozenset({OUT_ELEMENT})))
     raw = raw_vjp(reduction, forward)
+    if reduction.temperature is not None:
+        candidates = zero_temperature(reduction, raw)
+    else:
+        candidates = [raw, *reuse_candidates(reduction, forward, raw)]
     forms = []
-    for form in [raw, *reuse_candidates(reduction, forward, raw)]:
+    for form in candidates:
         try:
             forms.append((form, print_lowered(with_conventions(reduction, lower(reduction, form)))))
         except (UnlowerableError, UnprintableError):

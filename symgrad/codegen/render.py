@@ -144,7 +144,8 @@ def reduction_context(derived):
         "param_names": ", ".join(names) + ("," if len(names) == 1 else ""),
         "params": ", ".join(names) + ("," if len(names) == 1 else ""),
         "kernel_lines": reduction.kernel.splitlines(),
-        "forward_doc": sympy.sstr(derived.forward),
+        "forward_doc": sympy.sstr(derived.forward)
+        + (f", as {reduction.temperature} -> 0+" if reduction.temperature is not None else ""),
         "vjp_doc": sympy.sstr(derived.vjp),
         "code": derived.code,
         "numpy_name": reduction.name if hasattr(numpy, reduction.name) else None,

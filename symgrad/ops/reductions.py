@@ -13,9 +13,11 @@ overflows), checked equal to the definition.
 
 from dataclasses import dataclass, field
 
-from sympy import Eq, Sum, Symbol, exp, log, sqrt
+from sympy import Eq, Product, Sum, Symbol, exp, log, sqrt
 
 ddof = Symbol("ddof", integer=True, nonnegative=True)
+# A temperature: max is the tau -> 0+ limit of a log-sum-exp at temperature tau.
+tau = Symbol("tau", positive=True)
 # Names of the lowered code a convention's condition may use (see symgrad/codegen/reduce.py).
 out_kept = Symbol("out_kept", real=True)
 
@@ -24,7 +26,8 @@ out_kept = Symbol("out_kept", real=True)
 class Convention:
     """Where the derivative is a convention: ``where`` (over the lowered names), the
     value the vjp takes there (for grad = 1), and an example checked at generation: input
-    rows, the axis reduced, and the expected gradient."""
+    rows, the axis reduced, and the expected gradient. ``where`` None: the example only
+    checks what the derived rule gives (prod with zeros)."""
 
     where: object
     value: object
@@ -41,7 +44,8 @@ class Reduction:
     default_axis: NumPy's (None: all axes) or PyTorch's -1 for softmax; nonnegative:
     the output is >= 0 (lets sqrt(out**2) be out); linear: checked by the dot-product
     test; stress: input values the forward and backward must stay finite at;
-    conventions: where the derivative is a convention (see Convention)."""
+    conventions: where the derivative is a convention (see Convention); temperature:
+    the op is the limit of ``forward`` as this symbol goes to 0 from above."""
 
     name: str
     forward: object
@@ -53,6 +57,7 @@ class Reduction:
     linear: bool = False
     stress: tuple = ()
     conventions: tuple = field(default_factory=tuple)
+    temperature: Symbol | None = None
 
     @property
     def class_name(self):
@@ -77,6 +82,16 @@ def _variance(x, o, r, n):
 def _log_sum_exp(x, o, r, n):
     k = Symbol("k", integer=True)
     return log(total(exp(x[o, k]), k, n))
+
+
+class _scaled:
+    """``x`` with every element multiplied by ``factor``, as an indexable."""
+
+    def __init__(self, x, factor):
+        self.x, self.factor = x, factor
+
+    def __getitem__(self, index):
+        return self.factor * self.x[index]
 
 
 LOGSUMEXP_KERNEL = """\
@@ -121,7 +136,34 @@ REDUCTIONS = (
         params=(("ddof", 0),),
         nonnegative=True,
     ),
+    Reduction(
+        "prod",
+        lambda x, o, r, n: Product(x[o, r], (r, 0, n - 1)),
+        "return numpy.prod(x, axis=axis, keepdims=keepdims)",
+        # The derivative is the product of the other elements, computed as products
+        # before and after each element: exact with zeros in the input.
+        conventions=(
+            Convention(None, None, [[2.0, 0.0, 3.0, 0.0]], 1, [[0.0, 0.0, 0.0, 0.0]]),
+            Convention(None, None, [[2.0, 0.0, 3.0, 5.0]], 1, [[0.0, 30.0, 0.0, 0.0]]),
+        ),
+    ),
     Reduction("logsumexp", _log_sum_exp, LOGSUMEXP_KERNEL, stress=HUGE),
+    # max and min as zero-temperature limits of log-sum-exp: the limit of the smooth
+    # vjp sends the gradient to the extreme elements, ties sharing it evenly.
+    Reduction(
+        "max",
+        lambda x, o, r, n: tau * _log_sum_exp(_scaled(x, 1 / tau), o, r, n),
+        "return numpy.max(x, axis=axis, keepdims=keepdims)",
+        temperature=tau,
+        conventions=(Convention(None, None, [[1.0, 3.0, 3.0, -2.0]], 1, [[0, 0.5, 0.5, 0]]),),
+    ),
+    Reduction(
+        "min",
+        lambda x, o, r, n: -tau * _log_sum_exp(_scaled(x, -1 / tau), o, r, n),
+        "return numpy.min(x, axis=axis, keepdims=keepdims)",
+        temperature=tau,
+        conventions=(Convention(None, None, [[1.0, -3.0, -3.0, 2.0]], 1, [[0, 0.5, 0.5, 0]]),),
+    ),
     Reduction(
         "norm",
         lambda x, o, r, n: sqrt(total(x[o, r] ** 2, r, n)),
