@@ -21,7 +21,7 @@ def _flat_along(x, axes):
     that undoes it."""
     axes = tuple(sorted(numpy.atleast_1d(numpy.asarray(axes)) % x.ndim))
     moved = numpy.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
-    flat = moved.reshape(moved.shape[: x.ndim - len(axes)] + (-1,))
+    flat = moved.reshape((*moved.shape[: x.ndim - len(axes)], -1))
 
     def undo(y):
         return numpy.moveaxis(y.reshape(moved.shape), range(x.ndim - len(axes), x.ndim), axes)

@@ -84,7 +84,7 @@ def _log_sum_exp(x, o, r, n):
     return log(total(exp(x[o, k]), k, n))
 
 
-class _scaled:
+class _Scaled:
     """``x`` with every element multiplied by ``factor``, as an indexable."""
 
     def __init__(self, x, factor):
@@ -152,14 +152,14 @@ REDUCTIONS = (
     # vjp sends the gradient to the extreme elements, ties sharing it evenly.
     Reduction(
         "max",
-        lambda x, o, r, n: tau * _log_sum_exp(_scaled(x, 1 / tau), o, r, n),
+        lambda x, o, r, n: tau * _log_sum_exp(_Scaled(x, 1 / tau), o, r, n),
         "return numpy.max(x, axis=axis, keepdims=keepdims)",
         temperature=tau,
         conventions=(Convention(None, None, [[1.0, 3.0, 3.0, -2.0]], 1, [[0, 0.5, 0.5, 0]]),),
     ),
     Reduction(
         "min",
-        lambda x, o, r, n: -tau * _log_sum_exp(_scaled(x, -1 / tau), o, r, n),
+        lambda x, o, r, n: -tau * _log_sum_exp(_Scaled(x, -1 / tau), o, r, n),
         "return numpy.min(x, axis=axis, keepdims=keepdims)",
         temperature=tau,
         conventions=(Convention(None, None, [[1.0, -3.0, -3.0, 2.0]], 1, [[0, 0.5, 0.5, 0]]),),
