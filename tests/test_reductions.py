@@ -1,0 +1,135 @@
+"""Every reduction of the table, through the public API, against NumPy's forward and
+central finite differences, over every axis combination of a 4-D tensor."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import symgrad as sg
+from symgrad.ops.reductions import REDUCTIONS
+
+SHAPE = (2, 3, 1, 2)
+AXES = [None] + [
+    combo for k in range(1, 5) for combo in itertools.combinations(range(4), k)
+]  # every combination of the four axes
+
+
+def call(reduction, x, axis, keepdims, **params):
+    function = getattr(sg, reduction.name)
+    if reduction.normalize:
+        return function(x, axis=axis)
+    return function(x, axis=axis, keepdims=keepdims, **params)
+
+
+def finite_differences(f, x, cotangent, step=1e-6):
+    numeric = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        moved = [x.copy(), x.copy()]
+        moved[0][index] += step
+        moved[1][index] -= step
+        with sg.no_grad():
+            values = [np.vdot(cotangent, f(sg.tensor(m)).data) for m in moved]
+        numeric[index] = (values[0] - values[1]) / (2 * step)
+    return numeric
+
+
+CASES = [
+    pytest.param(r, axis, keepdims, id=f"{r.name}-{axis}-{'keep' if keepdims else 'drop'}")
+    for r in REDUCTIONS
+    for axis in AXES
+    for keepdims in ((False,) if r.normalize else (False, True))
+    if not (r.normalize and axis is None)
+]
+
+
+@pytest.mark.parametrize(("reduction", "axis", "keepdims"), CASES)
+def test_reduction_value_and_gradient(reduction, axis, keepdims):
+    rng = np.random.default_rng(len(str(axis)) + 7 * keepdims)
+    data = rng.standard_normal(SHAPE) + 0.5
+    x = sg.tensor(data, requires_grad=True)
+    out = call(reduction, x, axis, keepdims)
+    if hasattr(np, reduction.name):
+        np.testing.assert_allclose(
+            out.data, getattr(np, reduction.name)(data, axis=axis, keepdims=keepdims)
+        )
+    cotangent = rng.standard_normal(out.shape)
+    out.backward(cotangent)
+    numeric = finite_differences(lambda t: call(reduction, t, axis, keepdims), data, cotangent)
+    count = np.prod([SHAPE[a] for a in np.atleast_1d(axis if axis is not None else range(4))])
+    if reduction.name == "std" and count == 1:
+        return  # a single element: std is 0, where it has no derivative
+    np.testing.assert_allclose(x.grad, numeric, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("ddof", [0, 1])
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_ddof(name, ddof):
+    data = np.random.default_rng(ddof).standard_normal((3, 4))
+    x = sg.tensor(data, requires_grad=True)
+    out = getattr(sg, name)(x, axis=1, ddof=ddof)
+    np.testing.assert_allclose(out.data, getattr(np, name)(data, axis=1, ddof=ddof))
+    assert sg.gradcheck(lambda t: getattr(sg, name)(t, axis=1, ddof=ddof), [x])
+
+
+def test_max_and_min_ties_share_the_gradient_evenly():
+    x = sg.tensor([[1.0, 3.0, 3.0, -2.0], [5.0, 5.0, 5.0, 5.0]], requires_grad=True)
+    sg.max(x, axis=1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 0.5, 0.5, 0], [0.25, 0.25, 0.25, 0.25]])
+    y = sg.tensor([2.0, -1.0, -1.0], requires_grad=True)
+    y.min().backward()
+    np.testing.assert_array_equal(y.grad, [0, 0.5, 0.5])
+
+
+def test_prod_is_exact_with_zeros():
+    x = sg.tensor(
+        [[2.0, 0.0, 3.0, 5.0], [2.0, 0.0, 3.0, 0.0], [1.0, 2.0, 3.0, 4.0]], requires_grad=True
+    )
+    sg.prod(x, axis=1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 30, 0, 0], [0, 0, 0, 0], [24, 12, 8, 6]])
+
+
+def test_norm_gradient_at_zero_is_zero():
+    x = sg.tensor(np.zeros((2, 3)), requires_grad=True)
+    sg.norm(x, axis=1).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.zeros((2, 3)))
+    y = sg.tensor([3.0, 4.0], requires_grad=True)
+    sg.norm(y).backward()
+    np.testing.assert_allclose(y.grad, [0.6, 0.8])
+
+
+@pytest.mark.parametrize("name", ["logsumexp", "softmax", "log_softmax"])
+@pytest.mark.parametrize("scale", [1000.0, -1000.0])
+def test_stable_at_plus_minus_1000(name, scale):
+    data = scale * np.array([[1.0, 0.999, -1.0], [0.5, 0.5, 0.5]])
+    x = sg.tensor(data, requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        out = getattr(sg, name)(x, axis=-1)
+        out.backward(np.ones(out.shape))
+    assert np.isfinite(out.data).all() and np.isfinite(x.grad).all()
+    shifted = data - data.max(axis=-1, keepdims=True)  # the same values, computed small
+    expected = getattr(sg, name)(sg.tensor(shifted), axis=-1).data
+    if name == "logsumexp":
+        expected = expected + data.max(axis=-1)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12)
+
+
+def test_softmax_matches_its_definition_and_sums_to_one():
+    data = np.random.default_rng(0).standard_normal((4, 5))
+    out = sg.softmax(sg.tensor(data)).data
+    np.testing.assert_allclose(out, np.exp(data) / np.exp(data).sum(-1, keepdims=True))
+    np.testing.assert_allclose(
+        sg.log_softmax(sg.tensor(data), axis=0).data,
+        np.log(np.exp(data) / np.exp(data).sum(0, keepdims=True)),
+    )
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: r.name)
+def test_float32_stays_float32(reduction):
+    x = sg.tensor(
+        np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32), requires_grad=True
+    )
+    out = call(reduction, x, -1, False)
+    assert out.dtype == np.float32
+    out.sum().backward()
+    assert x.grad.dtype == np.float32
