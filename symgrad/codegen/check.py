@@ -50,6 +50,15 @@ def _format_point(point):
     return "(" + ", ".join(f"{k}={v!r}" for k, v in point.items()) + ")"
 
 
+def _given_output(rule, forward):
+    """``rule(*inputs, out)`` as a function of the inputs alone, out = forward(*inputs)."""
+
+    def evaluate(*args):
+        return rule(*args, forward(*args))
+
+    return evaluate
+
+
 class Checker:
     """The checks of one op: its kernel, and each candidate rule for each input."""
 
@@ -141,24 +150,15 @@ class Checker:
             return numpy.asarray(function(*args), dtype=numpy.float64)
 
     def _rule_function(self, rule):
-        rule = rule.xreplace(self.params)
-        function = self.evaluator.numpy_function(rule, [*self.names, "out"])
-        kernel = self.kernel
-
-        def evaluate(*args):
-            return function(*args, kernel(*args))
-
-        return evaluate
+        """The printed NumPy rule as a function of the inputs (``out`` from the kernel)."""
+        function = self.evaluator.numpy_function(rule.xreplace(self.params), [*self.names, "out"])
+        return _given_output(function, self.kernel)
 
     def _mp_rule_function(self, rule):
+        """The rule in mpmath as a function of the inputs (``out`` from the definition)."""
         rule = self.expand_definitions(rule.xreplace(self.params))
         function = self.evaluator.mp_function(rule, [*self.names, "out"])
-        mp_forward = self.mp_forward
-
-        def evaluate(*args):
-            return function(*args, mp_forward(*args))
-
-        return evaluate
+        return _given_output(function, self.mp_forward)
 
     def _points(self, arrays):
         count = len(arrays[self.names[0]])
