@@ -14,12 +14,14 @@ from symgrad.ops import elementwise
 from symgrad.ops.contractions import CONTRACTIONS
 from symgrad.ops.reductions import REDUCTIONS
 from symgrad.ops.structural import STRUCTURAL
+from symgrad.ops.windows import WINDOWS
 
 GENERATED = Path(__file__).resolve().parents[2] / "generated"
 ELEMENTWISE_SOURCES = "symgrad/ops/elementwise.py"
 REDUCTION_SOURCES = "symgrad/ops/reductions.py"
 CONTRACTION_SOURCES = "symgrad/ops/contractions.py"
 STRUCTURAL_SOURCES = "symgrad/ops/structural.py"
+WINDOW_SOURCES = "symgrad/ops/windows.py"
 
 
 def derive_elementwise(ops=elementwise.OPS):
@@ -67,6 +69,13 @@ def generate_sources(ops=elementwise.OPS, reductions=REDUCTIONS):
     }
     check_unbroadcast(sources["unbroadcast.py"])
     check_contractions(sources["contractions.py"])
+    mean = next(d for d in derived_reductions if d.reduction.name == "mean")
+    sources["windows.py"] = render.render(
+        "windows.py.j2",
+        f"{WINDOW_SOURCES} (and the derived vjp of mean)",
+        ops=[render.window_context(op, mean.code) for op in WINDOWS],
+    )
+    check_windows(sources["windows.py"])
     check_structural(sources["structural.py"], sources["unbroadcast.py"])
     return sources
 
@@ -289,3 +298,82 @@ def _matmul_shapes(rng, trials):
             yield (*batch, i, j), (*other, j, k)
         else:
             yield (*other, i, j), (*batch, j, k)
+
+
+def window_configs():
+    """The grid the window ops are checked on: 1 and 2 spatial axes, strides 1-3, padding
+    0-2, dilation 1-2, groups 1-2, odd and even sizes that the stride may not divide."""
+    for rank in (1, 2):
+        for stride in (1, 2, 3):
+            for padding in (0, 1, 2):
+                for dilation in (1, 2):
+                    for groups in (1, 2):
+                        size = (7, 6)[:rank]
+                        kernel = (3, 2)[:rank]
+                        extent = [dilation * (k - 1) + 1 for k in kernel]
+                        if any(e > n + 2 * padding for e, n in zip(extent, size, strict=True)):
+                            continue
+                        yield {
+                            "rank": rank,
+                            "stride": (stride,) * rank,
+                            "padding": (padding,) * rank,
+                            "dilation": (dilation,) * rank,
+                            "groups": groups,
+                            "size": size,
+                            "kernel": kernel,
+                        }
+
+
+def check_windows(source, seed=0):
+    """The dot-product test for the input and weight adjoints of the convolution and for
+    the pools (the max pool at fixed maxima: a selection) over window_configs(), the
+    rendered classes themselves under test."""
+    namespace = {}
+    exec(source, namespace)
+    rng = numpy.random.default_rng(seed)
+    for config in window_configs():
+        stride, padding, dilation = config["stride"], config["padding"], config["dilation"]
+        groups, kernel = config["groups"], config["kernel"]
+        x = rng.standard_normal((2, 2 * groups, *config["size"]))
+        for op in WINDOWS:
+            cls = namespace[op.class_name]
+            if op.reduce == "contract":
+                operands = [x, rng.standard_normal((3 * groups, 2, *kernel))]
+                params = (stride, padding, dilation, groups)
+            else:
+                if any(2 * p > k for p, k in zip(padding, kernel, strict=True)):
+                    continue  # pools pad at most half a kernel
+                operands, params = [x], (kernel, stride, padding, dilation)
+            out = numpy.asarray(cls.forward(*operands, *params))
+            grad = rng.standard_normal(out.shape)
+            needs = [True] * len(operands)
+            node = cls([None] * len(operands), operands, out, params, needs)
+            vjps = node.calculate_grads(grad, operands, out, needs)
+            for place, (operand, vjp) in enumerate(zip(operands, vjps, strict=True)):
+                probe = rng.standard_normal(operand.shape)
+                if op.reduce == "first_max":
+                    applied = _selected_by(namespace, x, probe, params)
+                else:
+                    moved = [probe if k == place else o for k, o in enumerate(operands)]
+                    applied = numpy.asarray(cls.forward(*moved, *params))
+                left, right = numpy.vdot(grad, applied), numpy.vdot(vjp, probe)
+                if vjp.shape != operand.shape or abs(left - right) > 1e-12 * max(1.0, abs(left)):
+                    point = {**config, "operand": place}
+                    raise CheckError(
+                        op.name,
+                        f"operand {place}",
+                        point,
+                        f"<Ax, y> = {left}, <x, A^T y> = {right}",
+                    )
+
+
+def _selected_by(namespace, x, probe, params):
+    """The max pool's linearization at x: ``probe`` read at the first maximum of each of
+    x's windows."""
+    kernel, stride, padding, dilation = params
+    pad, windows = namespace["pad"], namespace["windows"]
+    window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
+    flat = window.reshape(*window.shape[: x.ndim], -1)
+    first = numpy.argmax(flat, axis=-1)[..., None]
+    probe_flat = windows(pad(probe, padding, 0.0), kernel, stride, dilation).reshape(flat.shape)
+    return numpy.take_along_axis(probe_flat, first, axis=-1)[..., 0]

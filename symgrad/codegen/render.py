@@ -226,3 +226,37 @@ def contraction_context(op):
         "doc_lines": doc_lines,
         "differentiable": tuple(True for _ in names),
     }
+
+
+SPATIAL_LETTERS, KERNEL_LETTERS = "stu", "klm"
+
+
+def window_context(op, mean_code):
+    """The template's view of one window op; a contraction's vjp specs are derived from
+    its declared spec by the einsum rule, for 1, 2 and 3 spatial axes."""
+    from symgrad import einsum_spec
+
+    context = {
+        "name": op.name,
+        "upper": op.name.upper(),
+        "class_name": op.class_name,
+        "reduce": op.reduce,
+        "pad_value": "-numpy.inf" if op.pad_value == float("-inf") else repr(op.pad_value),
+        "mean_code": mean_code,
+    }
+    if op.reduce == "contract":
+        specs = []
+        for rank in (1, 2, 3):
+            spec = op.spec.replace("S", SPATIAL_LETTERS[:rank]).replace("K", KERNEL_LETTERS[:rank])
+            inputs, output = einsum_spec.parse(spec)
+            weight_spec, _, _ = einsum_spec.vjp_plan(inputs, output, 1)
+            window_spec, _, _ = einsum_spec.vjp_plan(inputs, output, 0)
+            specs.append((rank, (spec, weight_spec, window_spec)))
+        context["specs"] = specs
+    elif op.reduce == "mean":
+        context["doc"] = "out[n, c, s] = the mean of x_padded[n, c, s*stride + k*dilation] over k"
+        context["vjp_doc"] = f"broadcast({mean_code}) over each window"
+    else:
+        context["doc"] = "out[n, c, s] = the max of x_padded[n, c, s*stride + k*dilation] over k"
+        context["vjp_doc"] = "grad at the first maximum of each window, 0 elsewhere"
+    return context

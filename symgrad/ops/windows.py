@@ -1,0 +1,39 @@
+"""The window table: convolution and pooling, declared on the window gather.
+
+Every op here first gathers, for each output position ``s`` and kernel offset ``k``
+(per spatial axis), ``window[n, c, s, k] = x_padded[n, c, s*stride + k*dilation]``,
+an affine index; then does one thing with each window:
+
+- ``contract``: an einsum of the (grouped) window with a weight, given as a spec over
+  the letters n (batch), g (group), c (channel in group), o (output channel in group),
+  S (the output positions) and K (the kernel offsets), each of S and K standing for one
+  letter per spatial axis;
+- ``mean`` over the kernel offsets (zero padding counted, as PyTorch's avg_pool);
+- ``first_max`` over the kernel offsets: the value and position of the first maximum
+  (padding is -inf, as PyTorch's max_pool).
+
+The generator derives the vjps: the contraction's by the einsum rule, the mean's and the
+selection's as the adjoints of those maps, then the adjoint of the gather (a scatter-add,
+one strided slice per kernel offset) and of the padding (a slice).
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Window:
+    name: str
+    reduce: str  # "contract", "mean" or "first_max"
+    spec: str = ""  # for "contract": the einsum of window and weight
+    pad_value: float = 0.0
+
+    @property
+    def class_name(self):
+        return "".join(part.capitalize() for part in self.name.split("_")) + "Backward"
+
+
+WINDOWS = (
+    Window("convolution", "contract", "ngcSK,gocK->ngoS"),
+    Window("avg_pool", "mean"),
+    Window("max_pool", "first_max", pad_value=float("-inf")),
+)
