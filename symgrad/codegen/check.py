@@ -42,7 +42,9 @@ class CheckError(Exception):
     def __init__(self, op, input_name, point, reason):
         self.op, self.input_name, self.point, self.reason = op, input_name, point, reason
         where = f" at {_format_point(point)}" if point else ""
-        of = f"d/d{input_name} " if input_name else ""
+        of = ""
+        if input_name:
+            of = f"d/d{input_name} " if input_name.isidentifier() else f"{input_name}: "
         super().__init__(f"{op}: {of}{reason}{where}")
 
 

@@ -358,13 +358,8 @@ def check_windows(source, seed=0):
                     applied = numpy.asarray(cls.forward(*moved, *params))
                 left, right = numpy.vdot(grad, applied), numpy.vdot(vjp, probe)
                 if vjp.shape != operand.shape or abs(left - right) > 1e-12 * max(1.0, abs(left)):
-                    point = {**config, "operand": place}
-                    raise CheckError(
-                        op.name,
-                        f"operand {place}",
-                        point,
-                        f"<Ax, y> = {left}, <x, A^T y> = {right}",
-                    )
+                    message = f"<Ax, y> = {left}, <x, A^T y> = {right}"
+                    raise CheckError(op.name, ("x", "w")[place], config, message)
 
 
 def _selected_by(namespace, x, probe, params):

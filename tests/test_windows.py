@@ -1,0 +1,193 @@
+"""Convolution and pooling on the same grid the generator checks: finite differences
+through the public functions, forward against direct loops, the first-maximum
+convention, and bad input."""
+
+import numpy as np
+import pytest
+
+import symgrad as sg
+from symgrad.codegen import generate
+from symgrad.codegen.check import CheckError
+from symgrad.nn import convolution
+
+CONFIGS = list(generate.window_configs())
+
+
+def finite_differences(f, arrays, place, cotangent, step=1e-6):
+    numeric = np.zeros_like(arrays[place])
+    for index in np.ndindex(arrays[place].shape):
+        values = []
+        for sign in (1, -1):
+            moved = [a.copy() for a in arrays]
+            moved[place][index] += sign * step
+            with sg.no_grad():
+                values.append(np.vdot(cotangent, f(*[sg.tensor(m) for m in moved]).data))
+        numeric[index] = (values[0] - values[1]) / (2 * step)
+    return numeric
+
+
+def check_gradients(f, arrays, rng):
+    tensors = [sg.tensor(a, requires_grad=True) for a in arrays]
+    out = f(*tensors)
+    cotangent = rng.standard_normal(out.shape)
+    out.backward(cotangent)
+    for place, tensor in enumerate(tensors):
+        expected = finite_differences(f, arrays, place, cotangent)
+        np.testing.assert_allclose(tensor.grad, expected, rtol=1e-5, atol=1e-6)
+
+
+def conv_of(rank):
+    return convolution.conv1d if rank == 1 else convolution.conv2d
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: str(sorted(c.items())))
+def test_convolution_gradients(config):
+    rng = np.random.default_rng(0)
+    rank, groups = config["rank"], config["groups"]
+    x = rng.standard_normal((2, 2 * groups, *config["size"]))
+    w = rng.standard_normal((3 * groups, 2, *config["kernel"]))
+    b = rng.standard_normal(3 * groups)
+
+    def f(x, w, b):
+        return conv_of(rank)(
+            x, w, b, config["stride"], config["padding"], config["dilation"], groups
+        )
+
+    check_gradients(f, [x, w, b], rng)
+
+
+POOL_CONFIGS = [
+    c
+    for c in CONFIGS
+    if c["groups"] == 1 and all(2 * p <= k for p, k in zip(c["padding"], c["kernel"]))
+]
+
+
+POOL_CASES = [
+    pytest.param(kind, c, id=f"{kind}-{sorted(c.items())}")
+    for c in POOL_CONFIGS
+    for kind in ("max", "avg")
+    if kind == "max" or c["dilation"][0] == 1  # avg pools have no dilation
+]
+
+
+@pytest.mark.parametrize(("kind", "config"), POOL_CASES)
+def test_pool_gradients(kind, config):
+    rng = np.random.default_rng(1)
+    rank = config["rank"]
+    x = rng.standard_normal((2, 3, *config["size"]))
+    pool = getattr(convolution, f"{kind}_pool{rank}d")
+    if kind == "max":
+
+        def f(x):
+            return pool(
+                x, config["kernel"], config["stride"], config["padding"], config["dilation"]
+            )
+    else:
+
+        def f(x):
+            return pool(x, config["kernel"], config["stride"], config["padding"])
+
+    check_gradients(f, [x], rng)
+
+
+def direct_conv2d(x, w, stride, padding, dilation):
+    """A loop over output pixels: the definition, slowly."""
+    x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    n, _, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    oh = (h - dilation * (kh - 1) - 1) // stride + 1
+    ow = (wd - dilation * (kw - 1) - 1) // stride + 1
+    out = np.zeros((n, o, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            patch = x[
+                :,
+                :,
+                i * stride : i * stride + dilation * (kh - 1) + 1 : dilation,
+                j * stride : j * stride + dilation * (kw - 1) + 1 : dilation,
+            ]
+            out[:, :, i, j] = np.einsum("nckl,ockl->no", patch, w)
+    return out
+
+
+@pytest.mark.parametrize(("stride", "padding", "dilation"), [(1, 0, 1), (2, 1, 2), (3, 2, 1)])
+def test_conv2d_forward_equals_the_definition(stride, padding, dilation):
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((2, 3, 9, 8)), rng.standard_normal((4, 3, 3, 2))
+    got = convolution.conv2d(x, w, stride=stride, padding=padding, dilation=dilation).data
+    np.testing.assert_allclose(got, direct_conv2d(x, w, stride, padding, dilation), rtol=1e-12)
+
+
+def test_max_pool_sends_the_gradient_to_the_first_maximum():
+    x = sg.tensor([[[[1.0, 3.0, 3.0, 0.0], [3.0, 2.0, 0.0, 0.0]]]], requires_grad=True)
+    convolution.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[[[0, 1, 1, 0], [0, 0, 0, 0]]]])
+
+
+def test_avg_pool_counts_padded_zeros():
+    x = sg.tensor(np.ones((1, 1, 3, 3)), requires_grad=True)
+    out = convolution.avg_pool2d(x, 3, stride=1, padding=1)
+    assert out.data[0, 0, 0, 0] == pytest.approx(4 / 9)
+    assert out.data[0, 0, 1, 1] == pytest.approx(1.0)
+
+
+def test_float32_stays_float32():
+    rng = np.random.default_rng(3)
+    x = sg.tensor(rng.standard_normal((2, 2, 6, 6)).astype(np.float32), requires_grad=True)
+    w = sg.tensor(rng.standard_normal((3, 2, 3, 3)).astype(np.float32), requires_grad=True)
+    out = convolution.max_pool2d(convolution.conv2d(x, w, padding=1), 2) + convolution.avg_pool2d(
+        convolution.conv2d(x, w, padding=1), 2
+    )
+    assert out.dtype == np.float32
+    out.sum().backward()
+    assert x.grad.dtype == np.float32 and w.grad.dtype == np.float32
+
+
+BAD = [
+    (
+        "input has 3 channels",
+        lambda: convolution.conv2d(np.ones((1, 3, 5, 5)), np.ones((2, 2, 3, 3))),
+    ),
+    (
+        "groups=2 must divide",
+        lambda: convolution.conv2d(np.ones((1, 4, 5, 5)), np.ones((3, 2, 3, 3)), groups=2),
+    ),
+    (
+        "larger than the padded input",
+        lambda: convolution.conv2d(np.ones((1, 2, 2, 2)), np.ones((3, 2, 3, 3))),
+    ),
+    (
+        "stride must be at least 1",
+        lambda: convolution.conv2d(np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3)), stride=0),
+    ),
+    (
+        "stride must be at least 1",
+        lambda: convolution.max_pool2d(np.ones((1, 2, 5, 5)), 2, stride=-1),
+    ),
+    (
+        "at most half the kernel",
+        lambda: convolution.max_pool2d(np.ones((1, 2, 5, 5)), 2, padding=2),
+    ),
+    (
+        "input must be (N, C, H, W)",
+        lambda: convolution.conv2d(np.ones((2, 5, 5)), np.ones((3, 2, 3, 3))),
+    ),
+    (
+        "bias must have shape (3,)",
+        lambda: convolution.conv2d(np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3)), np.ones(2)),
+    ),
+]
+
+
+@pytest.mark.parametrize(("message", "call"), BAD, ids=[m for m, _ in BAD])
+def test_bad_input_raises_a_value_error_naming_it(message, call):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        call()
+
+
+def test_window_check_rejects_a_wrong_adjoint():
+    sources = generate.generate_sources()
+    wrong = sources["windows.py"].replace("result[(..., *where)] += ", "result[(..., *where)] = ")
+    with pytest.raises(CheckError, match=r"^convolution: d/dx .* at \(rank=1, stride=\(1,\)"):
+        generate.check_windows(wrong)
