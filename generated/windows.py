@@ -13,6 +13,7 @@ These rules run on arrays; differentiating them again (create_graph) is not supp
 import numpy
 from numpy.lib.stride_tricks import as_strided
 
+from symgrad import einsum_spec
 from symgrad.function import BackwardFcn
 
 
@@ -44,19 +45,24 @@ def windows(x, kernel, stride, dilation):
     return as_strided(x, (*x.shape[:2], *out, *kernel), strides, writeable=False)
 
 
-def windows_adjoint(grad_windows, shape, stride, dilation):
+def windows_adjoint(grad_at, shape, kernel, out, stride, dilation, dtype):
     """The adjoint of windows(): every window element adds its gradient back where it
-    was read from; one strided slice per kernel offset."""
-    rank = len(stride)
-    kernel, out = grad_windows.shape[-rank:], grad_windows.shape[2 : 2 + rank]
-    result = numpy.zeros(shape, dtype=grad_windows.dtype)
+    was read from; one strided slice per kernel offset. ``grad_at(offset)`` gives the
+    gradient of the window elements at that offset, shaped (N, C, *out)."""
+    result = numpy.zeros(shape, dtype=dtype)
     for offset in numpy.ndindex(*kernel):
         where = tuple(
             slice(k * d, k * d + s * (n - 1) + 1, s)
             for k, d, s, n in zip(offset, dilation, stride, out)
         )
-        result[(..., *where)] += grad_windows[(..., *offset)]
+        result[(..., *where)] += grad_at(offset)
     return result
+
+
+def offsets(window, rank):
+    """The window's elements at each kernel offset, each shaped (N, C, *out), in order."""
+    for offset in numpy.ndindex(*window.shape[-rank:]):
+        yield offset, window[(..., *offset)]
 
 
 def _arrays_only(*values):
@@ -78,7 +84,7 @@ def convolution(x, w, stride, padding, dilation, groups):
     """out[n, o, s] = Sum_{c, k} x_padded[n, c, s*stride + k*dilation] * w[o, c, k],
     channels in groups."""
     window = _grouped(windows(pad(x, padding, 0.0), w.shape[2:], stride, dilation), groups)
-    out = numpy.einsum(CONVOLUTION_SPECS[x.ndim - 2][0], window, _grouped(w, groups, 0), optimize=True)
+    out = einsum_spec.contract(CONVOLUTION_SPECS[x.ndim - 2][0], window, _grouped(w, groups, 0))
     return out.reshape(out.shape[0], -1, *out.shape[3:])
 
 
@@ -110,11 +116,21 @@ class ConvolutionBackward(BackwardFcn):
         grad = _grouped(grad, groups)
         grad_w = grad_x = None
         if needs[1]:
-            grad_w = numpy.einsum(weight_spec, grad, window, optimize=True).reshape(w.shape)
+            grad_w = einsum_spec.contract(weight_spec, grad, window).reshape(w.shape)
         if needs[0]:
-            grad_window = numpy.einsum(window_spec, grad, _grouped(w, groups, 0), optimize=True)
+            grad_window = einsum_spec.contract(window_spec, grad, _grouped(w, groups, 0))
             grad_window = grad_window.reshape(window.shape[0], -1, *window.shape[3:])
-            grad_x = unpad(windows_adjoint(grad_window, padded.shape, stride, dilation), padding)
+            rank = x.ndim - 2
+            grad_x = windows_adjoint(
+                lambda offset: grad_window[(..., *offset)],
+                padded.shape,
+                w.shape[2:],
+                grad_window.shape[2 : 2 + rank],
+                stride,
+                dilation,
+                grad_window.dtype,
+            )
+            grad_x = unpad(grad_x, padding)
         return grad_x, grad_w
 
 
@@ -122,8 +138,12 @@ class ConvolutionBackward(BackwardFcn):
 def avg_pool(x, kernel, stride, padding, dilation):
     """out[n, c, s] = the mean of x_padded[n, c, s*stride + k*dilation] over k"""
     window = windows(pad(x, padding, 0.0), kernel, stride, dilation)
-    flat = window.reshape(*window.shape[: x.ndim], -1)
-    return numpy.mean(flat, axis=-1)
+    elements = offsets(window, len(kernel))
+    _, out = next(elements)
+    out = out.copy()
+    for _, element in elements:
+        out += element
+    return out / int(numpy.prod(kernel))
 
 
 class AvgPoolBackward(BackwardFcn):
@@ -143,22 +163,29 @@ class AvgPoolBackward(BackwardFcn):
         _arrays_only(grad, x)
         kernel, stride, padding, dilation = self.params
         padded = pad(x, padding, 0.0)
-        window = windows(padded, kernel, stride, dilation)
-        flat_shape = (*window.shape[: x.ndim], -1)
-        # the derived vjp of a mean over the kernel offsets
-        grad_kept = grad[..., None]
-        n = int(numpy.prod(kernel))
-        grad_flat = numpy.broadcast_to(grad_kept/n, window.reshape(flat_shape).shape)
-        grad_window = grad_flat.reshape(window.shape)
-        return (unpad(windows_adjoint(grad_window, padded.shape, stride, dilation), padding),)
+        # the derived vjp of a mean, the same for every kernel offset
+        grad_kept, n = grad, int(numpy.prod(kernel))
+        share = grad_kept/n
+
+        def grad_at(offset):
+            return share
+
+        grad_x = windows_adjoint(
+            grad_at, padded.shape, kernel, grad.shape[2:], stride, dilation, grad.dtype
+        )
+        return (unpad(grad_x, padding),)
 
 
 # ---- max_pool ------------------------------------------------------------------------
 def max_pool(x, kernel, stride, padding, dilation):
     """out[n, c, s] = the max of x_padded[n, c, s*stride + k*dilation] over k"""
     window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
-    flat = window.reshape(*window.shape[: x.ndim], -1)
-    return numpy.max(flat, axis=-1)
+    elements = offsets(window, len(kernel))
+    _, out = next(elements)
+    out = out.copy()
+    for _, element in elements:
+        numpy.maximum(out, element, out=out)
+    return out
 
 
 class MaxPoolBackward(BackwardFcn):
@@ -171,19 +198,25 @@ class MaxPoolBackward(BackwardFcn):
     forward = staticmethod(max_pool)
     differentiable = (True,)
     saves_inputs = True
-    saves_out = False
+    saves_out = True
 
     def calculate_grads(self, grad, children, out, needs):
         (x,) = children
         _arrays_only(grad, x)
         kernel, stride, padding, dilation = self.params
         padded = pad(x, padding, -numpy.inf)
+        # the adjoint of selecting the first maximum of each window: walking the offsets
+        # in order, the gradient goes to the first element equal to the maximum
         window = windows(padded, kernel, stride, dilation)
-        flat_shape = (*window.shape[: x.ndim], -1)
-        # the adjoint of selecting the first maximum: the gradient goes to that position
-        flat = window.reshape(flat_shape)
-        first = numpy.argmax(flat, axis=-1)[..., None]
-        grad_flat = numpy.zeros(flat.shape, dtype=grad.dtype)
-        numpy.put_along_axis(grad_flat, first, grad[..., None], axis=-1)
-        grad_window = grad_flat.reshape(window.shape)
-        return (unpad(windows_adjoint(grad_window, padded.shape, stride, dilation), padding),)
+        elements = dict(offsets(window, len(kernel)))
+        unclaimed = numpy.ones(out.shape, dtype=bool)
+
+        def grad_at(offset):
+            first = unclaimed & (elements[offset] == out)
+            numpy.logical_and(unclaimed, ~first, out=unclaimed)
+            return numpy.where(first, grad, 0)
+
+        grad_x = windows_adjoint(
+            grad_at, padded.shape, kernel, grad.shape[2:], stride, dilation, grad.dtype
+        )
+        return (unpad(grad_x, padding),)

@@ -118,3 +118,46 @@ def as_matmul(inputs, output, names):
     left = left if lterm == lfree + k else f"numpy.swapaxes({left}, -1, -2)"
     right = right if rterm == k + rfree else f"numpy.swapaxes({right}, -1, -2)"
     return f"numpy.matmul({left}, {right})"
+
+
+def contract(spec, a, b):
+    """``numpy.einsum(spec, a, b)`` as one batched matrix product (BLAS): letters in both
+    operands and the output are the batch, letters in both but not the output are summed
+    by the product, the rest stay. ``numpy.einsum`` does not use BLAS when a letter is
+    shared by all three, as a convolution's group letter is."""
+    (term_a, term_b), output = parse(spec)
+    if (
+        ELLIPSIS in term_a + term_b
+        or len(set(term_a)) < len(term_a)
+        or len(set(term_b)) < len(term_b)
+    ):
+        return numpy.einsum(spec, a, b)
+    only_a = [c for c in term_a if c not in term_b and c not in output]
+    only_b = [c for c in term_b if c not in term_a and c not in output]
+    if only_a or only_b:  # summed away by one operand alone: do that first
+        a = numpy.sum(a, axis=tuple(term_a.index(c) for c in only_a)) if only_a else a
+        b = numpy.sum(b, axis=tuple(term_b.index(c) for c in only_b)) if only_b else b
+        term_a = "".join(c for c in term_a if c not in only_a)
+        term_b = "".join(c for c in term_b if c not in only_b)
+    batch = [c for c in term_a if c in term_b and c in output]
+    summed = [c for c in term_a if c in term_b and c not in output]
+    free_a = [c for c in term_a if c not in term_b]
+    free_b = [c for c in term_b if c not in term_a]
+    sizes = {**dict(zip(term_a, a.shape)), **dict(zip(term_b, b.shape))}
+
+    def matrix(x, term, rows, cols):
+        order = [term.index(c) for c in (*batch, *rows, *cols)]
+        shape = [_size(sizes, batch), _size(sizes, rows), _size(sizes, cols)]
+        return numpy.transpose(x, order).reshape(shape)
+
+    product = numpy.matmul(matrix(a, term_a, free_a, summed), matrix(b, term_b, summed, free_b))
+    letters = [*batch, *free_a, *free_b]
+    product = product.reshape([sizes[c] for c in letters])
+    return numpy.transpose(product, [letters.index(c) for c in output])
+
+
+def _size(sizes, letters):
+    total = 1
+    for letter in letters:
+        total *= sizes[letter]
+    return total

@@ -368,7 +368,7 @@ def _selected_by(namespace, x, probe, params):
     kernel, stride, padding, dilation = params
     pad, windows = namespace["pad"], namespace["windows"]
     window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
-    flat = window.reshape(*window.shape[: x.ndim], -1)
+    flat = window.reshape(*window.shape[: x.ndim], -1)  # kernel offsets in C order
     first = numpy.argmax(flat, axis=-1)[..., None]
     probe_flat = windows(pad(probe, padding, 0.0), kernel, stride, dilation).reshape(flat.shape)
     return numpy.take_along_axis(probe_flat, first, axis=-1)[..., 0]

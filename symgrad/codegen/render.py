@@ -243,6 +243,7 @@ def window_context(op, mean_code):
         "reduce": op.reduce,
         "pad_value": "-numpy.inf" if op.pad_value == float("-inf") else repr(op.pad_value),
         "mean_code": mean_code,
+        "saves_out": op.reduce == "first_max",
     }
     if op.reduce == "contract":
         specs = []
