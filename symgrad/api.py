@@ -2,6 +2,7 @@
 
 import numpy
 
+from symgrad import nn
 from symgrad import tensor as _tensor
 from symgrad.engine import enable_grad, grad, no_grad
 from symgrad.generated import functions
@@ -29,6 +30,7 @@ __all__ = [
     "grad",
     "gradcheck",
     "matmul",
+    "nn",
     "no_grad",
     "outer",
     "split",
