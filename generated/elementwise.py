@@ -143,8 +143,8 @@ class PowerBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, y = children
         return (
-            grad*x**(y - 1)*y if needs[0] else None,
-            numpy.where((x == 0), 0, grad*out*numpy.log(x)) if needs[1] else None,
+            x**(y - 1)*grad*y if needs[0] else None,
+            numpy.where((x == 0), 0, numpy.log(x)*grad*out) if needs[1] else None,
         )
 
 
@@ -262,8 +262,8 @@ class MaximumBackward(BackwardFcn):
         x, y = children
         tmp0 = x - y
         return (
-            grad*numpy.heaviside(tmp0, 0.5) if needs[0] else None,
-            grad*numpy.heaviside(-tmp0, 0.5) if needs[1] else None,
+            numpy.heaviside(tmp0, 0.5)*grad if needs[0] else None,
+            numpy.heaviside(-tmp0, 0.5)*grad if needs[1] else None,
         )
 
 
@@ -291,8 +291,8 @@ class MinimumBackward(BackwardFcn):
         x, y = children
         tmp0 = x - y
         return (
-            grad*numpy.heaviside(-tmp0, 0.5) if needs[0] else None,
-            grad*numpy.heaviside(tmp0, 0.5) if needs[1] else None,
+            numpy.heaviside(-tmp0, 0.5)*grad if needs[0] else None,
+            numpy.heaviside(tmp0, 0.5)*grad if needs[1] else None,
         )
 
 
@@ -317,7 +317,7 @@ class AbsBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
-        return (grad*numpy.sign(x),)
+        return (numpy.sign(x)*grad,)
 
 
 # ---- sign ----------------------------------------------------------------------------
@@ -484,7 +484,7 @@ class Expm1Backward(BackwardFcn):
     saves_out = True
 
     def calculate_grads(self, grad, children, out, needs):
-        return (grad*(out + 1),)
+        return ((out + 1)*grad,)
 
 
 # ---- log -----------------------------------------------------------------------------
@@ -599,7 +599,7 @@ class SinBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
-        return (grad*numpy.cos(x),)
+        return (numpy.cos(x)*grad,)
 
 
 # ---- cos -----------------------------------------------------------------------------
@@ -644,7 +644,7 @@ class TanBackward(BackwardFcn):
     saves_out = True
 
     def calculate_grads(self, grad, children, out, needs):
-        return (grad*(out**2 + 1),)
+        return ((out**2 + 1)*grad,)
 
 
 # ---- arcsin --------------------------------------------------------------------------
@@ -764,7 +764,7 @@ class SinhBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
-        return (grad*numpy.cosh(x),)
+        return (numpy.cosh(x)*grad,)
 
 
 # ---- cosh ----------------------------------------------------------------------------
@@ -787,7 +787,7 @@ class CoshBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
-        return (grad*numpy.sinh(x),)
+        return (numpy.sinh(x)*grad,)
 
 
 # ---- tanh ----------------------------------------------------------------------------
@@ -809,7 +809,7 @@ class TanhBackward(BackwardFcn):
     saves_out = True
 
     def calculate_grads(self, grad, children, out, needs):
-        return (grad*(1 - out**2),)
+        return ((1 - out**2)*grad,)
 
 
 # ---- arcsinh -------------------------------------------------------------------------
@@ -924,17 +924,18 @@ class SigmoidBackward(BackwardFcn):
     saves_out = True
 
     def calculate_grads(self, grad, children, out, needs):
-        return (grad*out*(1 - out),)
+        return ((1 - out)*grad*out,)
 
 
 # ---- relu ----------------------------------------------------------------------------
 def relu(x):
     """Piecewise((x, x > 0), (0, True)), on NumPy arrays."""
-    return numpy.where((x > 0), x, 0)
+    return numpy.maximum(0, x)
 
 
 class ReluBackward(BackwardFcn):
     """relu: out = Piecewise((x, x > 0), (0, True))
+    evaluated as Max(0, x)
     grad_x = Piecewise((grad, x > 0), (0, True))
     at x = 0: d/dx = 0 (PyTorch's convention)
     """
@@ -979,7 +980,7 @@ class LeakyReluBackward(BackwardFcn):
 # ---- elu -----------------------------------------------------------------------------
 def elu(x, alpha):
     """Piecewise((x, x > 0), (alpha*expm1(x), True)), on NumPy arrays."""
-    return numpy.where((x > 0), x, alpha*numpy.expm1(x))
+    return numpy.where((x > 0), x, numpy.expm1(x)*alpha)
 
 
 class EluBackward(BackwardFcn):
@@ -998,7 +999,7 @@ class EluBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         alpha, = self.params
-        return (numpy.where((x > 0), grad, alpha*grad*numpy.exp(x)),)
+        return (numpy.where((x > 0), grad, numpy.exp(x)*alpha*grad),)
 
 
 # ---- selu ----------------------------------------------------------------------------
@@ -1045,14 +1046,14 @@ class SoftplusBackward(BackwardFcn):
     saves_out = True
 
     def calculate_grads(self, grad, children, out, needs):
-        return (grad*(1 - special.inplace(numpy.exp, -out)),)
+        return ((1 - special.inplace(numpy.exp, -out))*grad,)
 
 
 # ---- gelu ----------------------------------------------------------------------------
 def gelu(x):
     """x*(erf(sqrt(2)*x/2) + 1)/2, on NumPy arrays."""
     tmp0 = 0.5*x
-    return tmp0*(special.erf(1.4142135623730951*tmp0) + 1)
+    return (special.erf(1.4142135623730951*tmp0) + 1)*tmp0
 
 
 class GeluBackward(BackwardFcn):
@@ -1076,7 +1077,7 @@ class GeluBackward(BackwardFcn):
 # ---- silu ----------------------------------------------------------------------------
 def silu(x):
     """x*sigmoid(x), on NumPy arrays."""
-    return x*sigmoid(x)
+    return sigmoid(x)*x
 
 
 class SiluBackward(BackwardFcn):
@@ -1094,4 +1095,4 @@ class SiluBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         tmp0 = sigmoid(x)
-        return (grad*(out*(1 - tmp0) + tmp0),)
+        return (((1 - tmp0)*out + tmp0)*grad,)

@@ -16,6 +16,14 @@ from symgrad import special
 from symgrad.function import BackwardFcn
 
 
+def _count(shape, axes):
+    """How many elements the reduced axes hold, as a Python int (so float32 stays)."""
+    n = 1
+    for axis in axes if isinstance(axes, tuple) else (axes,):
+        n *= shape[axis]
+    return n
+
+
 def _flat_along(x, axes):
     """``x`` with the reduced axes moved last and flattened (in C order), and a function
     that undoes it."""
@@ -94,8 +102,7 @@ class MeanBackward(BackwardFcn):
         axis, keepdims = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
         grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
-        # A Python int, so that float32 stays float32.
-        n = int(numpy.prod([x.shape[a] for a in numpy.atleast_1d(axes)]))
+        n = _count(x.shape, axes)
         return (numpy.broadcast_to(grad_kept/n, x.shape),)
 
 
@@ -122,8 +129,7 @@ class VarBackward(BackwardFcn):
         axis, keepdims, ddof = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
         grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
-        # A Python int, so that float32 stays float32.
-        n = int(numpy.prod([x.shape[a] for a in numpy.atleast_1d(axes)]))
+        n = _count(x.shape, axes)
         return (numpy.broadcast_to(grad_kept*(2*x - 2*numpy.sum(x, axis=axes, keepdims=True)/n)/(-ddof + n), x.shape),)
 
 
@@ -151,9 +157,8 @@ class StdBackward(BackwardFcn):
         axes = tuple(range(x.ndim)) if axis is None else axis
         grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
         out_kept = out if keepdims else numpy.expand_dims(out, axes)
-        # A Python int, so that float32 stays float32.
-        n = int(numpy.prod([x.shape[a] for a in numpy.atleast_1d(axes)]))
-        return (numpy.broadcast_to((grad_kept*n*x - grad_kept*numpy.sum(x, axis=axes, keepdims=True))/(-ddof*n*out_kept + n**2*out_kept), x.shape),)
+        n = _count(x.shape, axes)
+        return (numpy.broadcast_to((grad_kept*x*n - grad_kept*numpy.sum(x, axis=axes, keepdims=True))/(-ddof*n*out_kept + n**2*out_kept), x.shape),)
 
 
 # ---- prod ----------------------------------------------------------------------------
@@ -179,7 +184,7 @@ class ProdBackward(BackwardFcn):
         axis, keepdims = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
         grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
-        return (numpy.broadcast_to(grad_kept*product_after(x, axes)*product_before(x, axes), x.shape),)
+        return (numpy.broadcast_to(product_after(x, axes)*product_before(x, axes)*grad_kept, x.shape),)
 
 
 # ---- logsumexp -----------------------------------------------------------------------
@@ -209,7 +214,7 @@ class LogsumexpBackward(BackwardFcn):
         axes = tuple(range(x.ndim)) if axis is None else axis
         grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
         out_kept = out if keepdims else numpy.expand_dims(out, axes)
-        return (numpy.broadcast_to(grad_kept*special.inplace(numpy.exp, -out_kept + x), x.shape),)
+        return (numpy.broadcast_to(special.inplace(numpy.exp, -out_kept + x)*grad_kept, x.shape),)
 
 
 # ---- max -----------------------------------------------------------------------------

@@ -98,8 +98,18 @@ class RulePrinter(NumPyPrinter):
             others = [f for f in factors if f is not sums[0]]
             if coeff != -1:
                 others.insert(0, -coeff)
-            return super()._print_Mul(Mul(*others, -sums[0], evaluate=False))
+            return self._print_factors([-sums[0], *others])
+        if coeff == 1 and len(factors) > 1 and not any(f.is_Pow and f.exp.is_negative for f in factors):
+            return self._print_factors(list(factors))
         return super()._print_Mul(expr)
+
+    def _print_factors(self, factors):
+        """A product with its computed factors first: NumPy then writes the result into
+        the first temporary instead of a new array (its temporary elision)."""
+        computed = [f for f in factors if not f.is_Atom]
+        plain = [f for f in factors if f.is_Atom]
+        prec = precedence(Mul(*factors, evaluate=False))
+        return "*".join(self.parenthesize(f, prec) for f in (*computed, *plain))
 
     def _print_Function_call(self, name, args):
         """``name(args)``; a unary NumPy function of a computed (temporary) array is run
