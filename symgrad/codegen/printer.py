@@ -99,7 +99,8 @@ class RulePrinter(NumPyPrinter):
             if coeff != -1:
                 others.insert(0, -coeff)
             return self._print_factors([-sums[0], *others])
-        if coeff == 1 and len(factors) > 1 and not any(f.is_Pow and f.exp.is_negative for f in factors):
+        divides = any(f.is_Pow and f.exp.is_negative for f in factors)
+        if coeff == 1 and len(factors) > 1 and not divides:
             return self._print_factors(list(factors))
         return super()._print_Mul(expr)
 
