@@ -411,7 +411,7 @@ class ClipBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         a_min, a_max = self.params
-        return (numpy.where((a_max < x) | (a_min > x), 0, grad),)
+        return (grad*~((a_max < x) | (a_min > x)),)
 
 
 # ---- where ---------------------------------------------------------------------------
@@ -438,8 +438,8 @@ class WhereBackward(BackwardFcn):
         tmp0 = (condition != 0)
         return (
             None,
-            numpy.where(tmp0, grad, 0) if needs[1] else None,
-            numpy.where(tmp0, 0, grad) if needs[2] else None,
+            grad*(tmp0) if needs[1] else None,
+            grad*~(tmp0) if needs[2] else None,
         )
 
 
@@ -949,7 +949,7 @@ class ReluBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
-        return (numpy.where((x > 0), grad, 0),)
+        return (grad*(x > 0),)
 
 
 # ---- leaky_relu ----------------------------------------------------------------------

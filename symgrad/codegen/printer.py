@@ -57,10 +57,31 @@ class RulePrinter(NumPyPrinter):
         *branches, (last, last_cond) = expr.args
         if last_cond != S.true:
             raise UnprintableError(f"Piecewise without a default branch: {expr}")
+        masked = self._mask_form(branches, last)
+        if masked is not None:
+            return masked
         code = self._print(last)
         for value, cond in reversed(branches):
             code = f"numpy.where({self._print(cond)}, {self._print(value)}, {code})"
         return code
+
+    def _mask_form(self, branches, last):
+        """``grad`` where a condition holds and 0 elsewhere, as ``grad * (condition)``: a
+        third of numpy.where's cost. As in JAX and HIPS autograd, an inf or nan gradient
+        under the mask gives nan (numpy.where would give 0). Only a bare ``grad`` branch
+        is masked this way: a computed branch may be nan exactly where it is masked off
+        (a kink convention), and there only a select is right."""
+        if len(branches) != 1:
+            return None
+        (value, cond), default = branches[0], last
+        mask = self._print(cond)
+        if not cond.is_Relational:  # a relation prints in parentheses already
+            mask = f"({mask})"
+        if value.is_Symbol and value.name == "grad" and default == 0:
+            return f"grad*{mask}"
+        if default.is_Symbol and default.name == "grad" and value == 0:
+            return f"grad*~{mask}"
+        return None
 
     def _print_Relational(self, expr):
         op = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}[expr.rel_op]
