@@ -13,6 +13,7 @@ import pytest
 
 import symgrad as sg
 from symgrad.codegen import generate, render
+from symgrad.codegen.check import CheckError
 from symgrad.generated import functions as generated_functions
 from symgrad.ops.structural import STRUCTURAL, random_index
 
@@ -211,7 +212,7 @@ def test_the_check_passes_the_table():
 )
 def test_the_check_catches_a_wrong_adjoint(name, wrong_adjoint):
     wrong = dataclasses.replace(BY_NAME[name], adjoint=wrong_adjoint)
-    with pytest.raises(generate.CheckError, match=f"^{name}: ") as caught:
+    with pytest.raises(CheckError, match=f"^{name}: ") as caught:
         check_rows((wrong,))
     assert caught.value.op == name
 
@@ -223,7 +224,7 @@ def test_the_check_catches_an_adjoint_that_does_not_accumulate_repeated_indices(
     )
     assert "numpy.add.at(out, index, grad)" in source
     broken = source.replace("numpy.add.at(out, index, grad)", "out[index] = grad")
-    with pytest.raises(generate.CheckError, match=r"^getitem: "):
+    with pytest.raises(CheckError, match=r"^getitem: "):
         check_rows(rows, broken)
 
 

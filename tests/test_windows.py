@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 import symgrad as sg
-from symgrad.codegen import generate
+from symgrad.codegen import generate, kind_checks
 from symgrad.codegen.check import CheckError
 from symgrad.nn import convolution
 
-CONFIGS = list(generate.window_configs())
+CONFIGS = list(kind_checks.window_configs())
 
 
 def finite_differences(f, arrays, place, cotangent, step=1e-6):

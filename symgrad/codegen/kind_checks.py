@@ -1,0 +1,309 @@
+"""Checks of the rendered code of every kind of op but the element-wise one (whose rules
+``symgrad.codegen.check`` checks as expressions): the dot-product test for the linear
+maps (unbroadcast, structural ops, contractions, window gathers) and finite differences
+for the nonlinear reductions. Each executes the rendered source itself, and raises
+CheckError naming the op, the input and the configuration."""
+
+import numpy
+
+from symgrad import einsum_spec, special
+from symgrad.codegen import render
+from symgrad.codegen.check import CheckError
+from symgrad.codegen.reduce import LOW_TEMPERATURE
+from symgrad.ops.contractions import CONTRACTIONS
+from symgrad.ops.structural import STRUCTURAL
+from symgrad.ops.windows import WINDOWS
+
+
+def check_unbroadcast(source, trials=200, seed=0):
+    """The dot-product test <broadcast_to(x), y> == <x, unbroadcast(y)> on random shapes,
+    the rendered source itself under test."""
+    namespace = {}
+    exec(source, namespace)
+    unbroadcast = namespace["unbroadcast"]
+    rng = numpy.random.default_rng(seed)
+    for _ in range(trials):
+        target = tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(0, 5)))
+        shape = tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(0, 3))) + tuple(
+            int(rng.integers(2, 4)) if (n == 1 and rng.random() < 0.5) else n for n in target
+        )
+        x, y = rng.standard_normal(target), rng.standard_normal(shape)
+        left = numpy.vdot(numpy.broadcast_to(x, shape), y)
+        right = numpy.vdot(x, unbroadcast(y, target))
+        if abs(left - right) > 1e-12 * max(1.0, abs(left)):
+            point = {"shape": target, "broadcast_to": shape}
+            raise CheckError("unbroadcast", None, point, f"<Ax, y> = {left}, <x, A^T y> = {right}")
+
+
+def check_reduction(derived, trials=40, seed=0):
+    """The checks of one reduction, its rendered class under test: the kernel equals the
+    definition; the vjp passes the dot-product test (linear) or matches central finite
+    differences of the kernel (float64) over random shapes, axes, keepdims and params;
+    forward and backward stay finite at the declared stress values; and the declared
+    conventions hold."""
+    reduction = derived.reduction
+    source = render.render(
+        "reductions.py.j2", "the reduction under check", ops=[render.reduction_context(derived)]
+    )
+    namespace = {}
+    exec(source, namespace)
+    cls = namespace[reduction.class_name]
+    rng = numpy.random.default_rng(seed)
+    definition = eval(
+        f"lambda x, axes, n: {derived.forward_code}", {"numpy": numpy, "special": special}
+    )
+
+    def run(x, axis, keepdims, extra, grad=None):
+        params = (axis,) if reduction.normalize else (axis, keepdims, *extra)
+        out = numpy.asarray(cls.forward(x, *params))
+        grad = rng.standard_normal(out.shape) if grad is None else grad
+        node = cls((None,), (x,), out, params, (True,))
+        return out, grad, node.calculate_grads(grad, (x,), out, (True,))[0]
+
+    for _ in range(trials):
+        shape = tuple(int(s) for s in rng.integers(1, 4, size=rng.integers(1, 4)))
+        axis = _random_axis(rng, len(shape))
+        if reduction.normalize and axis is None:
+            axis = -1
+        keepdims = bool(rng.integers(2))
+        extra = tuple(int(rng.integers(0, 2)) if d == 0 else d for _, d in reduction.params)
+        x = rng.standard_normal(shape)
+        point = {"shape": shape, "axis": axis, "keepdims": keepdims, "params": extra}
+        axes = tuple(range(len(shape))) if axis is None else axis
+        count = int(numpy.prod([shape[a] for a in numpy.atleast_1d(axes)]))
+        if extra and count - extra[0] <= 0:
+            continue  # ddof leaves no degrees of freedom
+        with numpy.errstate(all="ignore"):
+            out, grad, x_bar = run(x, axis, keepdims, extra)
+        if reduction.nonnegative and (out == 0).any():
+            continue  # a square root at 0: no derivative there (conventions cover it)
+        expected = definition(x, axes, count) if not extra else None
+        # A limit op's definition is evaluated at a low temperature: within this of it.
+        atol = LOW_TEMPERATURE * numpy.log(count) + 1e-9 if reduction.temperature else 1e-12
+        if expected is not None and not numpy.allclose(
+            numpy.broadcast_to(expected, numpy.shape(expected)),
+            out if (keepdims or reduction.normalize) else numpy.expand_dims(out, axes),
+            rtol=1e-10,
+            atol=atol,
+        ):
+            raise CheckError(reduction.name, None, point, "the kernel differs from the definition")
+        if reduction.linear:
+            probe = rng.standard_normal(shape)
+            left = numpy.vdot(grad, numpy.asarray(cls.forward(probe, *((axis, keepdims, *extra)))))
+            if abs(left - numpy.vdot(x_bar, probe)) > 1e-12 * max(1.0, abs(left)):
+                raise CheckError(reduction.name, "x", point, "fails the dot-product test")
+            continue
+        numeric = numpy.zeros(shape)
+        for index in numpy.ndindex(shape):
+            moved = [x.copy(), x.copy()]
+            moved[0][index] += 1e-6
+            moved[1][index] -= 1e-6
+            with numpy.errstate(all="ignore"):
+                values = [numpy.vdot(grad, run(m, axis, keepdims, extra, grad)[0]) for m in moved]
+            numeric[index] = (values[0] - values[1]) / 2e-6
+        if not numpy.allclose(x_bar, numeric, rtol=1e-5, atol=1e-6):
+            raise CheckError(
+                reduction.name, "x", point, f"vjp {derived.code} differs from finite differences"
+            )
+    for value in reduction.stress:
+        x = value + rng.standard_normal((3, 4))
+        with numpy.errstate(all="ignore"):
+            out, _, x_bar = run(x, -1, False, ())
+        if not (numpy.isfinite(out).all() and numpy.isfinite(x_bar).all()):
+            raise CheckError(reduction.name, "x", {"x": value}, "is not finite at a stress point")
+    for convention in reduction.conventions:
+        rows, axis, expected = convention.rows, convention.axis, convention.expected
+        x = numpy.array(rows, dtype=float)
+        with numpy.errstate(all="ignore"):
+            out, _, x_bar = run(
+                x, axis, False, (), numpy.ones(numpy.shape(numpy.sum(x, axis=axis)))
+            )
+        if not numpy.array_equal(x_bar, numpy.array(expected, dtype=float)):
+            raise CheckError(
+                reduction.name,
+                "x",
+                {"x": rows},
+                f"gives {x_bar.tolist()}, the convention is {expected}",
+            )
+
+
+def _random_axis(rng, ndim):
+    if ndim == 0 or rng.random() < 0.25:
+        return None
+    axes = [a - ndim if rng.random() < 0.5 else a for a in range(ndim) if rng.random() < 0.6]
+    if not axes:
+        return int(rng.integers(-ndim, ndim))
+    return tuple(axes) if len(axes) > 1 or rng.random() < 0.5 else axes[0]
+
+
+def check_structural(source, unbroadcast_source, trials=200, seed=0, ops=STRUCTURAL):
+    """The dot-product test <A x, y> == <x, A^T y> for each structural op and its declared
+    adjoint, over the configurations its row draws, the rendered classes themselves under
+    test; a variadic op maps several inputs, so <x, A^T y> sums over them."""
+    namespace = {}
+    exec(unbroadcast_source, namespace)
+    exec(source.replace("from symgrad.generated.unbroadcast import unbroadcast\n", ""), namespace)
+    rng = numpy.random.default_rng(seed)
+    for op in ops:
+        cls = namespace[op.class_name]
+        for _ in range(trials):
+            shapes, params = op.configs(rng)
+            shapes = list(shapes) if op.variadic else [shapes]
+            values = tuple(params[name] for name, *_ in op.params)
+            xs = [rng.standard_normal(shape) for shape in shapes]
+            out = numpy.asarray(cls.forward(*xs, *values))
+            y = rng.standard_normal(out.shape)
+            needs = (True,) * len(xs)
+            node = cls((None,) * len(xs), xs, out, values, needs)
+            x_bars = [numpy.asarray(x_bar) for x_bar in node.calculate_grads(y, xs, out, needs)]
+            wrong_shape = [x_bar.shape for x_bar in x_bars] != [x.shape for x in xs]
+            left = numpy.vdot(out, y)
+            right = numpy.nan if wrong_shape else sum(map(numpy.vdot, xs, x_bars))
+            if wrong_shape or abs(left - right) > 1e-12 * max(1.0, abs(left)):
+                point = {"shape": shapes if op.variadic else shapes[0], **params}
+                reason = f"<Ax, y> = {left}, <x, A^T y> = {right}"
+                if wrong_shape:
+                    reason = f"the adjoint gives shapes {[b.shape for b in x_bars]}, not {shapes}"
+                raise CheckError(op.name, "x", point, reason)
+
+
+# Specs for the dot-product test of the run-time einsum: batch axes, repeated letters,
+# letters of one operand only, implicit outputs, three operands.
+EINSUM_CHECKS = (
+    ("...ij,...jk->...ik", [(4, 1, 2, 3), (5, 3, 2)]),
+    ("ii->", [(3, 3)]),
+    ("ii->i", [(3, 3)]),
+    ("iij->j", [(2, 2, 3)]),
+    ("ij,k->i", [(2, 3), (4,)]),
+    ("i...j,j->...i", [(2, 5, 3), (3,)]),
+    ("ij,jk", [(2, 3), (3, 4)]),
+    ("bij,bjk,bkl->bil", [(2, 3, 4), (2, 4, 5), (2, 5, 3)]),
+    ("i,j->ij", [(3,), (4,)]),
+)
+
+
+def check_contractions(source, trials=30, seed=0):
+    """The dot-product test for every operand of every contraction (einsum is linear in
+    each operand), the rendered classes themselves under test."""
+    namespace = {}
+    exec(source, namespace)
+    rng = numpy.random.default_rng(seed)
+    cases = [
+        (namespace[op.class_name], op.name, None, shapes)
+        for op in CONTRACTIONS
+        if op.spec
+        for shapes in _matmul_shapes(rng, trials)
+    ]
+    cases += [
+        (namespace["EinsumBackward"], "einsum", spec, shapes) for spec, shapes in EINSUM_CHECKS
+    ]
+    unbroadcast_ns = {}
+    exec(render.render("unbroadcast.py.j2", "its docstring"), unbroadcast_ns)
+    for cls, name, spec, shapes in cases:
+        operands = [rng.standard_normal(shape) for shape in shapes]
+        params = ()
+        if spec is not None:
+            params = einsum_spec.parse(spec, [len(s) for s in shapes])
+        out = numpy.asarray(cls.forward(*operands, *params))
+        grad = rng.standard_normal(out.shape)
+        needs = [True] * len(operands)
+        node = cls([None] * len(operands), operands, out, params, needs)
+        vjps = node.calculate_grads(grad, operands, out, needs)
+        for place, (operand, vjp) in enumerate(zip(operands, vjps, strict=True)):
+            vjp = unbroadcast_ns["unbroadcast"](numpy.asarray(vjp), operand.shape)
+            probe = rng.standard_normal(operand.shape)
+            moved = [probe if k == place else o for k, o in enumerate(operands)]
+            left = numpy.vdot(grad, numpy.asarray(cls.forward(*moved, *params)))
+            right = numpy.vdot(vjp, probe)
+            if abs(left - right) > 1e-12 * max(1.0, abs(left)):
+                point = {"spec": spec, "shapes": shapes, "operand": place}
+                raise CheckError(
+                    name, f"operand {place}", point, f"<Ax, y> = {left}, <x, A^T y> = {right}"
+                )
+
+
+def _matmul_shapes(rng, trials):
+    for _ in range(trials):
+        i, j, k = (int(n) for n in rng.integers(1, 5, size=3))
+        batch = tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(0, 3)))
+        other = tuple(1 if rng.random() < 0.3 else n for n in batch)[
+            rng.integers(0, len(batch) + 1) :
+        ]
+        if rng.random() < 0.5:
+            yield (*batch, i, j), (*other, j, k)
+        else:
+            yield (*other, i, j), (*batch, j, k)
+
+
+def window_configs():
+    """The grid the window ops are checked on: 1 and 2 spatial axes, strides 1-3, padding
+    0-2, dilation 1-2, groups 1-2, odd and even sizes that the stride may not divide."""
+    for rank in (1, 2):
+        for stride in (1, 2, 3):
+            for padding in (0, 1, 2):
+                for dilation in (1, 2):
+                    for groups in (1, 2):
+                        size = (7, 6)[:rank]
+                        kernel = (3, 2)[:rank]
+                        extent = [dilation * (k - 1) + 1 for k in kernel]
+                        if any(e > n + 2 * padding for e, n in zip(extent, size, strict=True)):
+                            continue
+                        yield {
+                            "rank": rank,
+                            "stride": (stride,) * rank,
+                            "padding": (padding,) * rank,
+                            "dilation": (dilation,) * rank,
+                            "groups": groups,
+                            "size": size,
+                            "kernel": kernel,
+                        }
+
+
+def check_windows(source, seed=0):
+    """The dot-product test for the input and weight adjoints of the convolution and for
+    the pools (the max pool at fixed maxima: a selection) over window_configs(), the
+    rendered classes themselves under test."""
+    namespace = {}
+    exec(source, namespace)
+    rng = numpy.random.default_rng(seed)
+    for config in window_configs():
+        stride, padding, dilation = config["stride"], config["padding"], config["dilation"]
+        groups, kernel = config["groups"], config["kernel"]
+        x = rng.standard_normal((2, 2 * groups, *config["size"]))
+        for op in WINDOWS:
+            cls = namespace[op.class_name]
+            if op.reduce == "contract":
+                operands = [x, rng.standard_normal((3 * groups, 2, *kernel))]
+                params = (stride, padding, dilation, groups)
+            else:
+                if any(2 * p > k for p, k in zip(padding, kernel, strict=True)):
+                    continue  # pools pad at most half a kernel
+                operands, params = [x], (kernel, stride, padding, dilation)
+            out = numpy.asarray(cls.forward(*operands, *params))
+            grad = rng.standard_normal(out.shape)
+            needs = [True] * len(operands)
+            node = cls([None] * len(operands), operands, out, params, needs)
+            vjps = node.calculate_grads(grad, operands, out, needs)
+            for place, (operand, vjp) in enumerate(zip(operands, vjps, strict=True)):
+                probe = rng.standard_normal(operand.shape)
+                if op.reduce == "first_max":
+                    applied = _selected_by(namespace, x, probe, params)
+                else:
+                    moved = [probe if k == place else o for k, o in enumerate(operands)]
+                    applied = numpy.asarray(cls.forward(*moved, *params))
+                left, right = numpy.vdot(grad, applied), numpy.vdot(vjp, probe)
+                if vjp.shape != operand.shape or abs(left - right) > 1e-12 * max(1.0, abs(left)):
+                    message = f"<Ax, y> = {left}, <x, A^T y> = {right}"
+                    raise CheckError(op.name, ("x", "w")[place], config, message)
+
+
+def _selected_by(namespace, x, probe, params):
+    """The max pool's linearization at x: ``probe`` read at the first maximum of each of
+    x's windows."""
+    kernel, stride, padding, dilation = params
+    pad, windows = namespace["pad"], namespace["windows"]
+    window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
+    flat = window.reshape(*window.shape[: x.ndim], -1)  # kernel offsets in C order
+    first = numpy.argmax(flat, axis=-1)[..., None]
+    probe_flat = windows(pad(probe, padding, 0.0), kernel, stride, dilation).reshape(flat.shape)
+    return numpy.take_along_axis(probe_flat, first, axis=-1)[..., 0]
