@@ -204,11 +204,7 @@ def check_contractions(source, trials=30, seed=0):
         params = ()
         if spec is not None:
             params = einsum_spec.parse(spec, [len(s) for s in shapes])
-        out = numpy.asarray(cls.forward(*operands, *params))
-        grad = rng.standard_normal(out.shape)
-        needs = [True] * len(operands)
-        node = cls([None] * len(operands), operands, out, params, needs)
-        vjps = node.calculate_grads(grad, operands, out, needs)
+        grad, vjps = _run_rule(cls, operands, params, rng)
         for place, (operand, vjp) in enumerate(zip(operands, vjps, strict=True)):
             vjp = unbroadcast_ns["unbroadcast"](numpy.asarray(vjp), operand.shape)
             probe = rng.standard_normal(operand.shape)
@@ -220,6 +216,15 @@ def check_contractions(source, trials=30, seed=0):
                 raise CheckError(
                     name, f"operand {place}", point, f"<Ax, y> = {left}, <x, A^T y> = {right}"
                 )
+
+
+def _run_rule(cls, operands, params, rng):
+    """A random cotangent of the rendered op's output, and its rule's vjps for it."""
+    out = numpy.asarray(cls.forward(*operands, *params))
+    grad = rng.standard_normal(out.shape)
+    needs = [True] * len(operands)
+    node = cls([None] * len(operands), operands, out, params, needs)
+    return grad, node.calculate_grads(grad, operands, out, needs)
 
 
 def _matmul_shapes(rng, trials):
@@ -279,11 +284,7 @@ def check_windows(source, seed=0):
                 if any(2 * p > k for p, k in zip(padding, kernel, strict=True)):
                     continue  # pools pad at most half a kernel
                 operands, params = [x], (kernel, stride, padding, dilation)
-            out = numpy.asarray(cls.forward(*operands, *params))
-            grad = rng.standard_normal(out.shape)
-            needs = [True] * len(operands)
-            node = cls([None] * len(operands), operands, out, params, needs)
-            vjps = node.calculate_grads(grad, operands, out, needs)
+            grad, vjps = _run_rule(cls, operands, params, rng)
             for place, (operand, vjp) in enumerate(zip(operands, vjps, strict=True)):
                 probe = rng.standard_normal(operand.shape)
                 if op.reduce == "first_max":
