@@ -150,10 +150,36 @@ def contract(spec, a, b):
         shape = [_size(sizes, batch), _size(sizes, rows), _size(sizes, cols)]
         return numpy.transpose(x, order).reshape(shape)
 
-    product = numpy.matmul(matrix(a, term_a, free_a, summed), matrix(b, term_b, summed, free_b))
-    letters = [*batch, *free_a, *free_b]
+    if _right_side_first(a, b, term_a, term_b, free_a, free_b, summed, sizes):
+        # the same product transposed: (free_b x summed) @ (summed x free_a)
+        product = numpy.matmul(matrix(b, term_b, free_b, summed), matrix(a, term_a, summed, free_a))
+        letters = [*batch, *free_b, *free_a]
+    else:
+        product = numpy.matmul(matrix(a, term_a, free_a, summed), matrix(b, term_b, summed, free_b))
+        letters = [*batch, *free_a, *free_b]
     product = product.reshape([sizes[c] for c in letters])
     return numpy.transpose(product, [letters.index(c) for c in output])
+
+
+def _right_side_first(a, b, term_a, term_b, free_a, free_b, summed, sizes):
+    """Whether to compute the product transposed. Forming the larger operand's matrix is
+    a copy (im2col, for a convolution), fastest when the matrix's inner axis is the one
+    of that operand's trailing free and summed letters that it reads most contiguously
+    (then the longer): a copy's inner loop then runs long over near memory. The left
+    matrix has its summed letters inner, the right its free ones."""
+    big_is_a = numpy.size(a) >= numpy.size(b)
+    big, term, free = (a, term_a, free_a) if big_is_a else (b, term_b, free_b)
+    if not free or not summed:
+        return False
+    strides = dict(zip(term, numpy.abs(numpy.asarray(big).strides)))
+
+    def inner_cost(letters):
+        letter = max(letters, key=term.index)
+        return (strides[letter], -sizes[letter])
+
+    free_inner = inner_cost(free) <= inner_cost(summed)
+    # a is on the left (summed inner) and b on the right (free inner) unless swapped
+    return free_inner if big_is_a else not free_inner
 
 
 def _size(sizes, letters):
