@@ -162,7 +162,7 @@ class AvgPoolBackward(BackwardFcn):
         (x,) = children
         _arrays_only(grad, x)
         kernel, stride, padding, dilation = self.params
-        padded = pad(x, padding, 0.0)
+        padded_shape = (*x.shape[:2], *(n + 2 * p for n, p in zip(x.shape[2:], padding)))
         # the derived vjp of a mean, the same for every kernel offset
         grad_kept, n = grad, int(numpy.prod(kernel))
         share = grad_kept/n
@@ -171,7 +171,7 @@ class AvgPoolBackward(BackwardFcn):
             return share
 
         grad_x = windows_adjoint(
-            grad_at, padded.shape, kernel, grad.shape[2:], stride, dilation, grad.dtype
+            grad_at, padded_shape, kernel, grad.shape[2:], stride, dilation, grad.dtype
         )
         return (unpad(grad_x, padding),)
 
@@ -204,10 +204,10 @@ class MaxPoolBackward(BackwardFcn):
         (x,) = children
         _arrays_only(grad, x)
         kernel, stride, padding, dilation = self.params
-        padded = pad(x, padding, -numpy.inf)
+        padded_shape = (*x.shape[:2], *(n + 2 * p for n, p in zip(x.shape[2:], padding)))
         # the adjoint of selecting the first maximum of each window: walking the offsets
         # in order, the gradient goes to the first element equal to the maximum
-        window = windows(padded, kernel, stride, dilation)
+        window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
         elements = dict(offsets(window, len(kernel)))
         unclaimed = numpy.ones(out.shape, dtype=bool)
 
@@ -217,6 +217,6 @@ class MaxPoolBackward(BackwardFcn):
             return numpy.where(first, grad, 0)
 
         grad_x = windows_adjoint(
-            grad_at, padded.shape, kernel, grad.shape[2:], stride, dilation, grad.dtype
+            grad_at, padded_shape, kernel, grad.shape[2:], stride, dilation, grad.dtype
         )
         return (unpad(grad_x, padding),)

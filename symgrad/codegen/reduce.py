@@ -235,12 +235,14 @@ def derive_reduction(reduction, check):
     forms = []
     for form in candidates:
         try:
-            forms.append((form, print_lowered(with_conventions(reduction, lower(reduction, form)))))
+            lowered = lower(reduction, form)
+            code = print_lowered(with_conventions(reduction, lowered))
         except (UnlowerableError, UnprintableError):
             continue
-    forms.sort(key=lambda pair: (cost(lower(reduction, pair[0])), pair[1]))
+        forms.append((cost(lowered), code, form))
+    forms.sort(key=lambda entry: entry[:2])
     failure = None
-    for form, code in forms:
+    for _, code, form in forms:
         derived = DerivedReduction(reduction, forward, form, code, forward_code)
         try:
             check(derived)

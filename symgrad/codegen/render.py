@@ -50,6 +50,12 @@ def _code(expr, op_functions):
     return "numpy.zeros_like(grad)" if expr == 0 else print_numpy(expr, op_functions)
 
 
+def _items(names):
+    """``names`` as the items of a tuple display: "a, b", or "a," for one."""
+    names = list(names)
+    return ", ".join(names) + ("," if len(names) == 1 else "")
+
+
 def _unpack(names, used, source):
     if not any(name in used for name in names):
         return []
@@ -111,14 +117,12 @@ def function_context(derived):
     op = derived.op
     params = [f"{name}={default!r}" if default is not None else name for name, default in op.params]
     ufunc = getattr(numpy, op.name, None)
-    inputs = ", ".join(op.inputs) + ("," if len(op.inputs) == 1 else "")
-    param_names = ", ".join(name for name, _ in op.params) + ("," if len(op.params) == 1 else "")
     return {
         "name": op.name,
         "class_name": op.class_name,
         "signature": ", ".join((*op.inputs, *params)),
-        "inputs": inputs,
-        "params": param_names,
+        "inputs": _items(op.inputs),
+        "params": _items(name for name, _ in op.params),
         "doc": f"{op.name}: out = {sympy.sstr(derived.forward)}, element-wise"
         + (", with NumPy broadcasting." if len(op.inputs) > 1 else "."),
         "method": op.method,
@@ -141,8 +145,7 @@ def reduction_context(derived):
         "normalize": reduction.normalize,
         "signature": ", ".join(["x", *names]),
         "public_signature": ", ".join(["x", *defaults]),
-        "param_names": ", ".join(names) + ("," if len(names) == 1 else ""),
-        "params": ", ".join(names) + ("," if len(names) == 1 else ""),
+        "params": _items(names),
         "kernel_lines": reduction.kernel.splitlines(),
         "forward_doc": sympy.sstr(derived.forward)
         + (f", as {reduction.temperature} -> 0+" if reduction.temperature is not None else ""),
@@ -188,7 +191,7 @@ def structural_context(op):
         "variadic": op.variadic,
         "saves_inputs": ("xs" if op.variadic else "x") in used,
         "names": ", ".join(names),
-        "params": ", ".join(names) + ("," if len(names) == 1 else ""),
+        "params": _items(names),
         "signature": ", ".join((first, signature)) if signature else first,
         "inputs": "tuple(arrays)" if op.variadic else "(x,)",
         "doc": f"{op.forward}, differentiable (its adjoint: {op.adjoint}).",
