@@ -27,6 +27,8 @@ def pad(x, padding, value):
 
 def unpad(x, padding):
     """The adjoint of pad(): the middle of ``x``."""
+    if not any(padding):
+        return x  # not a view: the engine would copy a view into a leaf's .grad
     return x[(..., *(slice(p, n - p) for p, n in zip(padding, x.shape[2:])))]
 
 
@@ -47,16 +49,37 @@ def windows(x, kernel, stride, dilation):
 
 def windows_adjoint(grad_at, shape, kernel, out, stride, dilation, dtype):
     """The adjoint of windows(): every window element adds its gradient back where it
-    was read from; one strided slice per kernel offset. ``grad_at(offset)`` gives the
-    gradient of the window elements at that offset, shaped (N, C, *out)."""
-    result = numpy.zeros(shape, dtype=dtype)
+    was read from; one strided slice per kernel offset. ``grad_at(offset, into)`` gives
+    the gradient of the window elements at that offset, shaped (N, C, *out), written
+    into ``into`` when that is not None (as a ufunc's ``out``)."""
+    # A stride longer than the dilated kernel's reach: no element is in two windows, so
+    # each offset's slice is written once instead of added to; if the windows also
+    # cover the whole input, nothing is left to zero.
+    disjoint = all(s > d * (k - 1) for k, s, d in zip(kernel, stride, dilation))
+    tiled = disjoint and all(
+        d == 1 and s == k and n * s == size
+        for k, s, d, n, size in zip(kernel, stride, dilation, out, shape[2:])
+    )
+    result = (numpy.empty if tiled else numpy.zeros)(shape, dtype=dtype)
     for offset in numpy.ndindex(*kernel):
         where = tuple(
             slice(k * d, k * d + s * (n - 1) + 1, s)
             for k, d, s, n in zip(offset, dilation, stride, out)
         )
-        result[(..., *where)] += grad_at(offset)
+        target = result[(..., *where)]
+        if disjoint:
+            grad_at(offset, target)
+        else:
+            target += grad_at(offset, None)
     return result
+
+
+def written(value, into):
+    """``value``, or a copy of it in ``into`` when that is not None."""
+    if into is None:
+        return value
+    numpy.copyto(into, value)
+    return into
 
 
 def offsets(window, rank):
@@ -122,7 +145,7 @@ class ConvolutionBackward(BackwardFcn):
             grad_window = grad_window.reshape(window.shape[0], -1, *window.shape[3:])
             rank = x.ndim - 2
             grad_x = windows_adjoint(
-                lambda offset: grad_window[(..., *offset)],
+                lambda offset, into: written(grad_window[(..., *offset)], into),
                 padded.shape,
                 w.shape[2:],
                 grad_window.shape[2 : 2 + rank],
@@ -167,8 +190,8 @@ class AvgPoolBackward(BackwardFcn):
         grad_kept, n = grad, int(numpy.prod(kernel))
         share = grad_kept/n
 
-        def grad_at(offset):
-            return share
+        def grad_at(offset, into):
+            return written(share, into)
 
         grad_x = windows_adjoint(
             grad_at, padded_shape, kernel, grad.shape[2:], stride, dilation, grad.dtype
@@ -206,15 +229,21 @@ class MaxPoolBackward(BackwardFcn):
         kernel, stride, padding, dilation = self.params
         padded_shape = (*x.shape[:2], *(n + 2 * p for n, p in zip(x.shape[2:], padding)))
         # the adjoint of selecting the first maximum of each window: walking the offsets
-        # in order, the gradient goes to the first element equal to the maximum
+        # in order, the gradient goes to the first element equal to the maximum; every
+        # window has its maximum, so the last offset takes the windows still unclaimed
         window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
         elements = dict(offsets(window, len(kernel)))
+        last = next(reversed(elements))
         unclaimed = numpy.ones(out.shape, dtype=bool)
+        first = numpy.empty(out.shape, dtype=bool)
 
-        def grad_at(offset):
-            first = unclaimed & (elements[offset] == out)
-            numpy.logical_and(unclaimed, ~first, out=unclaimed)
-            return numpy.where(first, grad, 0)
+        def grad_at(offset, into):
+            if offset == last:
+                return numpy.multiply(grad, unclaimed, out=into)
+            numpy.equal(elements[offset], out, out=first)
+            numpy.logical_and(first, unclaimed, out=first)
+            numpy.logical_xor(unclaimed, first, out=unclaimed)
+            return numpy.multiply(grad, first, out=into)
 
         grad_x = windows_adjoint(
             grad_at, padded_shape, kernel, grad.shape[2:], stride, dilation, grad.dtype
