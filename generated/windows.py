@@ -25,13 +25,6 @@ def pad(x, padding, value):
     return numpy.pad(x, widths, constant_values=value)
 
 
-def unpad(x, padding):
-    """The adjoint of pad(): the middle of ``x``."""
-    if not any(padding):
-        return x  # not a view: the engine would copy a view into a leaf's .grad
-    return x[(..., *(slice(p, n - p) for p, n in zip(padding, x.shape[2:])))]
-
-
 def windows(x, kernel, stride, dilation):
     """The view ``window[n, c, s..., k...] = x[n, c, s*stride + k*dilation]``."""
     spatial = x.shape[2:]
@@ -47,31 +40,48 @@ def windows(x, kernel, stride, dilation):
     return as_strided(x, (*x.shape[:2], *out, *kernel), strides, writeable=False)
 
 
-def windows_adjoint(grad_at, shape, kernel, out, stride, dilation, dtype):
-    """The adjoint of windows(): every window element adds its gradient back where it
-    was read from; one strided slice per kernel offset. ``grad_at(offset, into)`` gives
-    the gradient of the window elements at that offset, shaped (N, C, *out), written
-    into ``into`` when that is not None (as a ufunc's ``out``)."""
+def windows_adjoint(grad_at, shape, kernel, out, stride, padding, dilation, dtype):
+    """The adjoint of windows() of pad(): every window element adds its gradient back
+    where it was read from, into an array of the unpadded ``shape`` (what was read from
+    the padding has no input to go to); one strided slice per kernel offset.
+    ``grad_at(offset, part, into)`` gives the gradient of the window elements at that
+    offset and the output positions ``part`` (a tuple of slices), written into ``into``
+    when that is not None (as a ufunc's ``out``)."""
     # A stride longer than the dilated kernel's reach: no element is in two windows, so
     # each offset's slice is written once instead of added to; if the windows also
     # cover the whole input, nothing is left to zero.
     disjoint = all(s > d * (k - 1) for k, s, d in zip(kernel, stride, dilation))
     tiled = disjoint and all(
-        d == 1 and s == k and n * s == size
-        for k, s, d, n, size in zip(kernel, stride, dilation, out, shape[2:])
+        d == 1 and s == k and p == 0 and n * s == size
+        for k, s, p, d, n, size in zip(kernel, stride, padding, dilation, out, shape[2:])
     )
-    result = (numpy.empty if tiled else numpy.zeros)(shape, dtype=dtype)
+    result = numpy.empty(shape, dtype=dtype)
+    if not tiled:
+        # NOTE: not numpy.zeros: its lazily zeroed pages fault twice when first read (by
+        # the +=) and then written, and page faults cost more than the fill.
+        result.fill(0)
     for offset in numpy.ndindex(*kernel):
-        where = tuple(
-            slice(k * d, k * d + s * (n - 1) + 1, s)
-            for k, d, s, n in zip(offset, dilation, stride, out)
-        )
-        target = result[(..., *where)]
+        spans = [
+            _inside(size, n, k * d - p, s)
+            for size, n, k, s, p, d in zip(shape[2:], out, offset, stride, padding, dilation)
+        ]
+        if any(lo >= hi for lo, hi, _ in spans):
+            continue  # this offset reads only padding
+        part = tuple(slice(lo, hi) for lo, hi, _ in spans)
+        target = result[(..., *(slice(i, i + s * (hi - lo - 1) + 1, s) for (lo, hi, i), s in zip(spans, stride)))]
         if disjoint:
-            grad_at(offset, target)
+            grad_at(offset, part, target)
         else:
-            target += grad_at(offset, None)
+            target += grad_at(offset, part, None)
     return result
+
+
+def _inside(size, out, shift, stride):
+    """The output positions ``lo:hi`` whose element ``position*stride + shift`` is inside
+    an axis of ``size``, and the element of ``lo``."""
+    lo = max(0, -(shift // stride))
+    hi = min(out, (size - 1 - shift) // stride + 1)
+    return lo, hi, lo * stride + shift
 
 
 def written(value, into):
@@ -106,9 +116,16 @@ CONVOLUTION_SPECS = {
 def convolution(x, w, stride, padding, dilation, groups):
     """out[n, o, s] = Sum_{c, k} x_padded[n, c, s*stride + k*dilation] * w[o, c, k],
     channels in groups."""
+    return convolution_saving(x, w, stride, padding, dilation, groups)[0]
+
+
+def convolution_saving(x, w, stride, padding, dilation, groups):
+    """convolution(), and its window as the product read it (the im2col copy), for the
+    weight's gradient."""
     window = _grouped(windows(pad(x, padding, 0.0), w.shape[2:], stride, dilation), groups)
-    out = einsum_spec.contract(CONVOLUTION_SPECS[x.ndim - 2][0], window, _grouped(w, groups, 0))
-    return out.reshape(out.shape[0], -1, *out.shape[3:])
+    spec = CONVOLUTION_SPECS[x.ndim - 2][0]
+    out, window, _ = einsum_spec.contract_keeping(spec, window, _grouped(w, groups, 0))
+    return out.reshape(out.shape[0], -1, *out.shape[3:]), window
 
 
 def _grouped(a, groups, axis=1):
@@ -119,12 +136,13 @@ def _grouped(a, groups, axis=1):
 class ConvolutionBackward(BackwardFcn):
     """convolution: out = einsum(spec, window(pad(x)), w), spec per rank in CONVOLUTION_SPECS
     grad_w = einsum(d weight spec, grad, window)
-    grad_x = unpad(windows_adjoint(einsum(d window spec, grad, w)))
+    grad_x = windows_adjoint(einsum(d window spec, grad, w))
     """
 
     __slots__ = ()
     name = "convolution"
     forward = staticmethod(convolution)
+    forward_saving = staticmethod(convolution_saving)
     differentiable = (True, True)
     saves_inputs = True
     saves_out = False
@@ -134,26 +152,25 @@ class ConvolutionBackward(BackwardFcn):
         _arrays_only(grad, x, w)
         stride, padding, dilation, groups = self.params
         _, weight_spec, window_spec = CONVOLUTION_SPECS[x.ndim - 2]
-        padded = pad(x, padding, 0.0)
-        window = _grouped(windows(padded, w.shape[2:], stride, dilation), groups)
         grad = _grouped(grad, groups)
         grad_w = grad_x = None
         if needs[1]:
+            window = self.saved  # the forward's, laid out as its product read it
             grad_w = einsum_spec.contract(weight_spec, grad, window).reshape(w.shape)
         if needs[0]:
             grad_window = einsum_spec.contract(window_spec, grad, _grouped(w, groups, 0))
-            grad_window = grad_window.reshape(window.shape[0], -1, *window.shape[3:])
+            grad_window = grad_window.reshape(x.shape[0], -1, *grad_window.shape[3:])
             rank = x.ndim - 2
             grad_x = windows_adjoint(
-                lambda offset, into: written(grad_window[(..., *offset)], into),
-                padded.shape,
+                lambda offset, part, into: written(grad_window[(..., *part, *offset)], into),
+                x.shape,
                 w.shape[2:],
                 grad_window.shape[2 : 2 + rank],
                 stride,
+                padding,
                 dilation,
                 grad_window.dtype,
             )
-            grad_x = unpad(grad_x, padding)
         return grad_x, grad_w
 
 
@@ -171,7 +188,7 @@ def avg_pool(x, kernel, stride, padding, dilation):
 
 class AvgPoolBackward(BackwardFcn):
     """avg_pool: out[n, c, s] = the mean of x_padded[n, c, s*stride + k*dilation] over k
-    grad_x = unpad(windows_adjoint(broadcast(grad_kept/n) over each window))
+    grad_x = windows_adjoint(broadcast(grad_kept/n) over each window)
     """
 
     __slots__ = ()
@@ -185,18 +202,17 @@ class AvgPoolBackward(BackwardFcn):
         (x,) = children
         _arrays_only(grad, x)
         kernel, stride, padding, dilation = self.params
-        padded_shape = (*x.shape[:2], *(n + 2 * p for n, p in zip(x.shape[2:], padding)))
         # the derived vjp of a mean, the same for every kernel offset
         grad_kept, n = grad, int(numpy.prod(kernel))
         share = grad_kept/n
 
-        def grad_at(offset, into):
-            return written(share, into)
+        def grad_at(offset, part, into):
+            return written(share[(..., *part)], into)
 
         grad_x = windows_adjoint(
-            grad_at, padded_shape, kernel, grad.shape[2:], stride, dilation, grad.dtype
+            grad_at, x.shape, kernel, grad.shape[2:], stride, padding, dilation, grad.dtype
         )
-        return (unpad(grad_x, padding),)
+        return (grad_x,)
 
 
 # ---- max_pool ------------------------------------------------------------------------
@@ -213,7 +229,7 @@ def max_pool(x, kernel, stride, padding, dilation):
 
 class MaxPoolBackward(BackwardFcn):
     """max_pool: out[n, c, s] = the max of x_padded[n, c, s*stride + k*dilation] over k
-    grad_x = unpad(windows_adjoint(grad at the first maximum of each window, 0 elsewhere))
+    grad_x = windows_adjoint(grad at the first maximum of each window, 0 elsewhere)
     """
 
     __slots__ = ()
@@ -227,7 +243,6 @@ class MaxPoolBackward(BackwardFcn):
         (x,) = children
         _arrays_only(grad, x)
         kernel, stride, padding, dilation = self.params
-        padded_shape = (*x.shape[:2], *(n + 2 * p for n, p in zip(x.shape[2:], padding)))
         # the adjoint of selecting the first maximum of each window: walking the offsets
         # in order, the gradient goes to the first element equal to the maximum; every
         # window has its maximum, so the last offset takes the windows still unclaimed
@@ -237,15 +252,16 @@ class MaxPoolBackward(BackwardFcn):
         unclaimed = numpy.ones(out.shape, dtype=bool)
         first = numpy.empty(out.shape, dtype=bool)
 
-        def grad_at(offset, into):
+        def grad_at(offset, part, into):
+            part = (..., *part)
             if offset == last:
-                return numpy.multiply(grad, unclaimed, out=into)
+                return numpy.multiply(grad[part], unclaimed[part], out=into)
             numpy.equal(elements[offset], out, out=first)
             numpy.logical_and(first, unclaimed, out=first)
             numpy.logical_xor(unclaimed, first, out=unclaimed)
-            return numpy.multiply(grad, first, out=into)
+            return numpy.multiply(grad[part], first[part], out=into)
 
         grad_x = windows_adjoint(
-            grad_at, padded_shape, kernel, grad.shape[2:], stride, dilation, grad.dtype
+            grad_at, x.shape, kernel, grad.shape[2:], stride, padding, dilation, grad.dtype
         )
-        return (unpad(grad_x, padding),)
+        return (grad_x,)

@@ -125,40 +125,65 @@ def contract(spec, a, b):
     operands and the output are the batch, letters in both but not the output are summed
     by the product, the rest stay. ``numpy.einsum`` does not use BLAS when a letter is
     shared by all three, as a convolution's group letter is."""
+    return contract_keeping(spec, a, b)[0]
+
+
+def contract_keeping(spec, a, b):
+    """``contract(spec, a, b)``, and the operands as the product read them: where an
+    operand had to be copied into its matrix (a convolution's window: im2col), the copy,
+    seen through its own letters. Contracting that copy again (in the backward) reads it
+    in place, with no second copy."""
     (term_a, term_b), output = parse(spec)
     if (
         ELLIPSIS in term_a + term_b
         or len(set(term_a)) < len(term_a)
         or len(set(term_b)) < len(term_b)
     ):
-        return numpy.einsum(spec, a, b)
+        return numpy.einsum(spec, a, b), a, b
     only_a = [c for c in term_a if c not in term_b and c not in output]
     only_b = [c for c in term_b if c not in term_a and c not in output]
     if only_a or only_b:  # summed away by one operand alone: do that first
-        a = numpy.sum(a, axis=tuple(term_a.index(c) for c in only_a)) if only_a else a
-        b = numpy.sum(b, axis=tuple(term_b.index(c) for c in only_b)) if only_b else b
+        summed_a = numpy.sum(a, axis=tuple(term_a.index(c) for c in only_a)) if only_a else a
+        summed_b = numpy.sum(b, axis=tuple(term_b.index(c) for c in only_b)) if only_b else b
         term_a = "".join(c for c in term_a if c not in only_a)
         term_b = "".join(c for c in term_b if c not in only_b)
+        spec = numpy_spec([term_a, term_b], output)
+        return contract_keeping(spec, summed_a, summed_b)[0], a, b
     batch = [c for c in term_a if c in term_b and c in output]
     summed = [c for c in term_a if c in term_b and c not in output]
     free_a = [c for c in term_a if c not in term_b]
     free_b = [c for c in term_b if c not in term_a]
     sizes = {**dict(zip(term_a, a.shape)), **dict(zip(term_b, b.shape))}
-
-    def matrix(x, term, rows, cols):
-        order = [term.index(c) for c in (*batch, *rows, *cols)]
-        shape = [_size(sizes, batch), _size(sizes, rows), _size(sizes, cols)]
-        return numpy.transpose(x, order).reshape(shape)
-
     if _right_side_first(a, b, term_a, term_b, free_a, free_b, summed, sizes):
         # the same product transposed: (free_b x summed) @ (summed x free_a)
-        product = numpy.matmul(matrix(b, term_b, free_b, summed), matrix(a, term_a, summed, free_a))
+        left, b = _matrix(b, term_b, batch, free_b, summed, sizes)
+        right, a = _matrix(a, term_a, batch, summed, free_a, sizes)
         letters = [*batch, *free_b, *free_a]
     else:
-        product = numpy.matmul(matrix(a, term_a, free_a, summed), matrix(b, term_b, summed, free_b))
+        left, a = _matrix(a, term_a, batch, free_a, summed, sizes)
+        right, b = _matrix(b, term_b, batch, summed, free_b, sizes)
         letters = [*batch, *free_a, *free_b]
-    product = product.reshape([sizes[c] for c in letters])
-    return numpy.transpose(product, [letters.index(c) for c in output])
+    product = numpy.matmul(left, right).reshape([sizes[c] for c in letters])
+    return numpy.transpose(product, [letters.index(c) for c in output]), a, b
+
+
+def _matrix(x, term, batch, rows, cols, sizes):
+    """``x`` (letters ``term``) as a stack of (rows x cols) matrices, and ``x`` again: a
+    view when its memory allows, else the transpose of a (cols x rows) view (BLAS reads
+    either), else a copy; ``x`` is then that copy, seen through ``term``."""
+    shape = [_size(sizes, batch), _size(sizes, rows), _size(sizes, cols)]
+    for inner, outer, flip in ((cols, rows, False), (rows, cols, True)):
+        order = [term.index(c) for c in (*batch, *outer, *inner)]
+        try:
+            view = numpy.transpose(x, order).reshape(
+                (shape[0], shape[2], shape[1]) if flip else shape, copy=False
+            )
+        except ValueError:  # the memory does not allow it
+            continue
+        return (numpy.swapaxes(view, -1, -2) if flip else view), x
+    order = [term.index(c) for c in (*batch, *rows, *cols)]
+    copy = numpy.ascontiguousarray(numpy.transpose(x, order))
+    return copy.reshape(shape), numpy.transpose(copy, numpy.argsort(order))
 
 
 def _right_side_first(a, b, term_a, term_b, free_a, free_b, summed, sizes):

@@ -15,24 +15,28 @@ _sequence = itertools.count()
 class BackwardFcn:
     # NOTE: slots keep a node small and its attribute access fast; a graph of many
     # small ops is dominated by this per-node overhead.
-    __slots__ = ("children", "inputs", "needs", "out", "params", "retained", "sequence")
+    __slots__ = ("children", "inputs", "needs", "out", "params", "retained", "saved", "sequence")
 
     # Filled in by each generated subclass.
     name = ""
     forward = None
     saves_inputs = True
     saves_out = False
+    # An op whose backward reuses work of its forward (a convolution's im2col copy) also
+    # has ``forward_saving``, the forward returning (out, what to keep for the backward).
+    forward_saving = None
     # Whether the inputs broadcast against each other (element-wise ops): a ValueError of
     # such an op is then reported as shapes that cannot be broadcast together.
     broadcasts = True
 
-    def __init__(self, inputs, children, out, params, needs):
+    def __init__(self, inputs, children, out, params, needs, saved=None):
         self.inputs = inputs  # the input Tensors (or constants), for the graph walk
         self.children = children if self.saves_inputs else None
         self.out = out if self.saves_out else None
         self.params = params
         self.needs = needs  # per input: does it want a gradient?
         self.retained = None  # the output Tensor, when it asked to retain its grad
+        self.saved = saved  # what forward_saving kept
         # Creation order: a node is always created after the nodes of its inputs, so
         # running nodes from the newest down is a topological order.
         self.sequence = next(_sequence)
@@ -48,7 +52,7 @@ class BackwardFcn:
     def free(self):
         """Drop what was saved for backward (after a backward without retain_graph), the
         inputs included, so that their memory is reused during the rest of the pass."""
-        self.children = self.out = self.inputs = None
+        self.children = self.out = self.inputs = self.saved = None
 
     @property
     def freed(self):

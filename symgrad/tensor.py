@@ -287,8 +287,12 @@ def apply(fcn, inputs, params=()):
     or constants, and record a node when any tensor input requires a gradient."""
     # NOTE: this runs once per op; it is written for speed on small arrays.
     datas = [x.data if isinstance(x, Tensor) else x for x in inputs]
+    saved = None
     try:
-        out = fcn.forward(*datas, *params)
+        if fcn.forward_saving is None:
+            out = fcn.forward(*datas, *params)
+        else:
+            out, saved = fcn.forward_saving(*datas, *params)
     except ValueError as error:
         raise _explain(fcn, datas, error) from None
     if not engine.grad_enabled:
@@ -298,7 +302,7 @@ def apply(fcn, inputs, params=()):
         return Tensor._wrap(out)
     if False in fcn.differentiable:
         needs = [n and d for n, d in zip(needs, fcn.differentiable, strict=True)]
-    return Tensor._wrap(out, fcn(inputs, datas, out, params, needs))
+    return Tensor._wrap(out, fcn(inputs, datas, out, params, needs, saved))
 
 
 def apply_binary(fcn, a, b):

@@ -220,10 +220,14 @@ def check_contractions(source, trials=30, seed=0):
 
 def _run_rule(cls, operands, params, rng):
     """A random cotangent of the rendered op's output, and its rule's vjps for it."""
-    out = numpy.asarray(cls.forward(*operands, *params))
+    saved = None
+    if cls.forward_saving is None:
+        out = numpy.asarray(cls.forward(*operands, *params))
+    else:
+        out, saved = cls.forward_saving(*operands, *params)
     grad = rng.standard_normal(out.shape)
     needs = [True] * len(operands)
-    node = cls([None] * len(operands), operands, out, params, needs)
+    node = cls([None] * len(operands), operands, out, params, needs, saved)
     return grad, node.calculate_grads(grad, operands, out, needs)
 
 
