@@ -40,13 +40,15 @@ def windows(x, kernel, stride, dilation):
     return as_strided(x, (*x.shape[:2], *out, *kernel), strides, writeable=False)
 
 
-def windows_adjoint(grad_at, shape, kernel, out, stride, padding, dilation, dtype):
+def windows_adjoint(grad_at, shape, like, kernel, stride, padding, dilation):
     """The adjoint of windows() of pad(): every window element adds its gradient back
     where it was read from, into an array of the unpadded ``shape`` (what was read from
     the padding has no input to go to); one strided slice per kernel offset.
     ``grad_at(offset, part, into)`` gives the gradient of the window elements at that
     offset and the output positions ``part`` (a tuple of slices), written into ``into``
-    when that is not None (as a ufunc's ``out``)."""
+    when that is not None (as a ufunc's ``out``). ``like``, shaped (N, C, *out) as those
+    gradients, gives the result its dtype and the order of its axes in memory."""
+    out = like.shape[2:]
     # A stride longer than the dilated kernel's reach: no element is in two windows, so
     # each offset's slice is written once instead of added to; if the windows also
     # cover the whole input, nothing is left to zero.
@@ -55,7 +57,7 @@ def windows_adjoint(grad_at, shape, kernel, out, stride, padding, dilation, dtyp
         d == 1 and s == k and p == 0 and n * s == size
         for k, s, p, d, n, size in zip(kernel, stride, padding, dilation, out, shape[2:])
     )
-    result = numpy.empty(shape, dtype=dtype)
+    result = _empty_laid_out_as(like, shape)
     if not tiled:
         # NOTE: not numpy.zeros: its lazily zeroed pages fault twice when first read (by
         # the +=) and then written, and page faults cost more than the fill.
@@ -74,6 +76,15 @@ def windows_adjoint(grad_at, shape, kernel, out, stride, padding, dilation, dtyp
         else:
             target += grad_at(offset, part, None)
     return result
+
+
+def _empty_laid_out_as(like, shape):
+    """An empty array of ``shape`` whose axes lie in memory in the order of ``like``'s
+    (a convolution's input gradient is made channel-major, as the product gives it):
+    copies between the two then run through memory in order."""
+    order = sorted(range(like.ndim), key=lambda axis: (-like.strides[axis], axis))
+    result = numpy.empty([shape[axis] for axis in order], dtype=like.dtype)
+    return result.transpose(numpy.argsort(order))
 
 
 def _inside(size, out, shift, stride):
@@ -154,23 +165,26 @@ class ConvolutionBackward(BackwardFcn):
         _, weight_spec, window_spec = CONVOLUTION_SPECS[x.ndim - 2]
         grad = _grouped(grad, groups)
         grad_w = grad_x = None
-        if needs[1]:
-            window = self.saved  # the forward's, laid out as its product read it
-            grad_w = einsum_spec.contract(weight_spec, grad, window).reshape(w.shape)
         if needs[0]:
-            grad_window = einsum_spec.contract(window_spec, grad, _grouped(w, groups, 0))
+            # grad comes back laid out as this product read it (copied if it had to be),
+            # which the weight's product can read as it is
+            grad_window, grad, _ = einsum_spec.contract_keeping(
+                window_spec, grad, _grouped(w, groups, 0)
+            )
             grad_window = grad_window.reshape(x.shape[0], -1, *grad_window.shape[3:])
             rank = x.ndim - 2
             grad_x = windows_adjoint(
                 lambda offset, part, into: written(grad_window[(..., *part, *offset)], into),
                 x.shape,
+                grad_window[(..., *(0,) * rank)],
                 w.shape[2:],
-                grad_window.shape[2 : 2 + rank],
                 stride,
                 padding,
                 dilation,
-                grad_window.dtype,
             )
+        if needs[1]:
+            window = self.saved  # the forward's, laid out as its product read it
+            grad_w = einsum_spec.contract(weight_spec, grad, window).reshape(w.shape)
         return grad_x, grad_w
 
 
@@ -209,9 +223,7 @@ class AvgPoolBackward(BackwardFcn):
         def grad_at(offset, part, into):
             return written(share[(..., *part)], into)
 
-        grad_x = windows_adjoint(
-            grad_at, x.shape, kernel, grad.shape[2:], stride, padding, dilation, grad.dtype
-        )
+        grad_x = windows_adjoint(grad_at, x.shape, grad, kernel, stride, padding, dilation)
         return (grad_x,)
 
 
@@ -261,7 +273,5 @@ class MaxPoolBackward(BackwardFcn):
             numpy.logical_xor(unclaimed, first, out=unclaimed)
             return numpy.multiply(grad[part], first[part], out=into)
 
-        grad_x = windows_adjoint(
-            grad_at, x.shape, kernel, grad.shape[2:], stride, padding, dilation, grad.dtype
-        )
+        grad_x = windows_adjoint(grad_at, x.shape, grad, kernel, stride, padding, dilation)
         return (grad_x,)

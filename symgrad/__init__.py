@@ -12,5 +12,6 @@ import os as _os
 # NOTE: the generator (python -m symgrad.codegen) sets this: the runtime imports what
 # the generator writes, so the generator must be able to run while that is missing.
 if _os.environ.get("SYMGRAD_CODEGEN") != "1":
+    from symgrad import memory as _memory  # noqa: F401 - sets how malloc keeps memory
     from symgrad.api import *  # noqa: F403
     from symgrad.api import __all__  # noqa: F401

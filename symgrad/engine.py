@@ -114,7 +114,8 @@ def _run(roots, grads, retain_graph, create_graph, inputs):
                     "pass retain_graph=True to the first backward"
                 )
             if node.retained is not None:
-                _accumulate_into_leaves([(node.retained, grad)])
+                # a copy: the rule below may pass this very array on to a leaf
+                _accumulate_into_leaves([(node.retained, _as_array(grad).copy())])
             children, out = _graph_inputs(node) if create_graph else (node.children, node.out)
             grads = node.calculate_grads(grad, children, out, node.needs)
             for tensor, grad_in, needed in zip(node.inputs, grads, node.needs):
@@ -199,11 +200,21 @@ def _accumulate_into_leaves(pairs):
         if grad.dtype != leaf.data.dtype:
             grad = grad.astype(leaf.data.dtype)
         # NOTE: a leaf's .grad must be its own writable array: gradients can be
-        # read-only broadcast views, or one array passed to several inputs.
-        if not grad.flags.writeable or grad.base is not None or id(grad) in stored:
+        # read-only broadcast views, views of arrays seen elsewhere, or one array passed
+        # to several inputs.
+        if not grad.flags.writeable or id(grad) in stored or not _owns_memory(grad):
             grad = grad.copy()
         stored.add(id(grad))
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+
+
+def _owns_memory(array):
+    """Whether no other array sees ``array``'s memory: it is not a view, or it is the
+    only view of an array nothing else refers to (a transposed fresh result)."""
+    if array.base is None:
+        return True
+    # NOTE: 2 references = ``array``'s own and getrefcount's argument (CPython 3.11).
+    return type(array.base) is numpy.ndarray and sys.getrefcount(array.base) <= 2
 
 
 def _as_array(grad):

@@ -1062,6 +1062,39 @@ def test_leaf_grads_are_own_writable_arrays(build):
     np.testing.assert_array_equal(b.grad, before_b)
 
 
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda a, b: a + 0.0,  # add passes the retained grad on to the leaf unchanged
+        lambda a, b: a.reshape(6).reshape(2, 3) * 1.0 + b.T.T,
+        lambda a, b: (a + b) * 1.0,
+    ],
+)
+def test_retained_grads_are_not_shared_with_leaves(build):
+    a = sg.tensor(np.zeros((2, 3)), requires_grad=True)
+    b = sg.tensor(np.zeros((2, 3)), requires_grad=True)
+    middle = build(a, b)
+    middle.retain_grad()
+    (middle * 1.0).backward(np.ones((2, 3)))
+    grads = [t.grad for t in (a, b, middle) if t.grad is not None]
+    assert len(grads) >= 2
+    for k, first in enumerate(grads):
+        for second in grads[k + 1 :]:
+            assert not np.shares_memory(first, second)
+
+
+def test_a_transposed_gradient_becomes_the_leafs_own():
+    x = sg.tensor(np.ones((2, 3)), requires_grad=True)
+    other = sg.tensor(np.ones((3, 2)), requires_grad=True)
+    seed = np.arange(6.0).reshape(3, 2)
+    (x.T * other).backward(seed)
+    np.testing.assert_array_equal(x.grad, seed.T)
+    np.testing.assert_array_equal(other.grad, seed)
+    x.grad += 1.0
+    np.testing.assert_array_equal(other.grad, seed)
+    np.testing.assert_array_equal(seed, np.arange(6.0).reshape(3, 2))
+
+
 def test_leaf_grad_of_broadcast_scalar_is_writable():
     c = sg.tensor(np.float32(2.0), requires_grad=True)
     x = sg.tensor(np.ones((3, 4), dtype=np.float32), requires_grad=True)
