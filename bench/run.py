@@ -1225,6 +1225,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--repeats", type=int, default=None, help="timed runs per benchmark (default: its own)"
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="run only the benchmarks whose function name contains this (e.g. lenet)",
+    )
     args = parser.parse_args(argv)
 
     print(f"symgrad bench: Python {platform.python_version()}, NumPy {np.__version__}")
@@ -1235,7 +1240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[Row] = []
     try:
         for bench in BENCHMARKS:
-            rows.extend(bench(args.repeats))
+            if args.only in bench.__name__:
+                rows.extend(bench(args.repeats))
     except MismatchError as exc:
         print(f"bench: MISMATCH, {exc}", file=sys.stderr)
         return 1

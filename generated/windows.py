@@ -10,6 +10,8 @@ by the dot-product test over a grid of strides, paddings, dilations and groups.
 These rules run on arrays; differentiating them again (create_graph) is not supported.
 """
 
+import itertools
+
 import numpy
 from numpy.lib.stride_tricks import as_strided
 
@@ -21,8 +23,11 @@ def pad(x, padding, value):
     """``x`` with ``padding[i]`` elements of ``value`` before and after spatial axis i."""
     if not any(padding):
         return x
-    widths = ((0, 0), (0, 0), *((p, p) for p in padding))
-    return numpy.pad(x, widths, constant_values=value)
+    # NOTE: not numpy.pad, whose general machinery costs 3x this on small inputs
+    shape = (*x.shape[:2], *(n + 2 * p for n, p in zip(x.shape[2:], padding)))
+    padded = numpy.full(shape, value, dtype=x.dtype)
+    padded[(..., *(slice(p, p + n) for p, n in zip(padding, x.shape[2:])))] = x
+    return padded
 
 
 def windows(x, kernel, stride, dilation):
@@ -62,15 +67,18 @@ def windows_adjoint(grad_at, shape, like, kernel, stride, padding, dilation):
         # NOTE: not numpy.zeros: its lazily zeroed pages fault twice when first read (by
         # the +=) and then written, and page faults cost more than the fill.
         result.fill(0)
-    for offset in numpy.ndindex(*kernel):
-        spans = [
-            _inside(size, n, k * d - p, s)
-            for size, n, k, s, p, d in zip(shape[2:], out, offset, stride, padding, dilation)
-        ]
-        if any(lo >= hi for lo, hi, _ in spans):
-            continue  # this offset reads only padding
-        part = tuple(slice(lo, hi) for lo, hi, _ in spans)
-        target = result[(..., *(slice(i, i + s * (hi - lo - 1) + 1, s) for (lo, hi, i), s in zip(spans, stride)))]
+    # per axis and kernel offset: the output positions inside the input, and where
+    # they read from (None: only padding)
+    slices = [
+        [_inside(size, n, k * d - p, s) for k in range(kernel_size)]
+        for size, n, kernel_size, s, p, d in zip(shape[2:], out, kernel, stride, padding, dilation)
+    ]
+    for offset in itertools.product(*map(range, kernel)):
+        pieces = [axis[k] for axis, k in zip(slices, offset)]
+        if None in pieces:
+            continue
+        part = tuple(positions for positions, _ in pieces)
+        target = result[(..., *(elements for _, elements in pieces))]
         if disjoint:
             grad_at(offset, part, target)
         else:
@@ -88,11 +96,14 @@ def _empty_laid_out_as(like, shape):
 
 
 def _inside(size, out, shift, stride):
-    """The output positions ``lo:hi`` whose element ``position*stride + shift`` is inside
-    an axis of ``size``, and the element of ``lo``."""
+    """The output positions (a slice) whose element ``position*stride + shift`` is inside
+    an axis of ``size``, and those elements (a slice); None if there are none."""
     lo = max(0, -(shift // stride))
     hi = min(out, (size - 1 - shift) // stride + 1)
-    return lo, hi, lo * stride + shift
+    if lo >= hi:
+        return None
+    first = lo * stride + shift
+    return slice(lo, hi), slice(first, first + stride * (hi - lo - 1) + 1, stride)
 
 
 def written(value, into):
@@ -105,7 +116,7 @@ def written(value, into):
 
 def offsets(window, rank):
     """The window's elements at each kernel offset, each shaped (N, C, *out), in order."""
-    for offset in numpy.ndindex(*window.shape[-rank:]):
+    for offset in itertools.product(*map(range, window.shape[-rank:])):
         yield offset, window[(..., *offset)]
 
 
