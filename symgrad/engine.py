@@ -66,7 +66,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if value is None:
             raise RuntimeError("sg.grad: an input is not part of the graph of the outputs")
         if not isinstance(value, Tensor):
-            value = Tensor._wrap(numpy.asarray(value, dtype=tensor.dtype))
+            value = numpy.asarray(value, dtype=tensor.dtype)
+            if not value.flags.writeable or not _owns_memory(value):
+                value = value.copy()  # the seed itself, or a view of it
+            value = Tensor._wrap(value)
         results.append(value)
     return tuple(results)
 
@@ -83,15 +86,23 @@ def _seed(root, grad, create_graph):
             )
         grad = numpy.ones_like(root.data)
     elif isinstance(grad, Tensor):
-        grad = grad if create_graph else numpy.array(grad.data)
+        grad = grad if create_graph else _read_only(grad.data, root.dtype)
     else:
-        # A copy, so that no gradient buffer ever aliases the caller's array.
-        grad = numpy.array(grad, dtype=root.dtype)
+        grad = _read_only(grad, root.dtype)
     if grad.shape != root.shape:
         raise RuntimeError(f"backward: grad has shape {grad.shape}, the output {root.shape}")
     if create_graph and not isinstance(grad, Tensor):
         grad = Tensor._wrap(grad)
     return grad
+
+
+def _read_only(value, dtype):
+    """``value`` as an array of ``dtype`` that cannot be written through: the caller's
+    own array is never changed by the pass (rules write only into arrays they made,
+    _add only into writable ones, and a leaf copies what it cannot write)."""
+    array = numpy.asarray(value, dtype=dtype).view()
+    array.flags.writeable = False
+    return array
 
 
 def _run(roots, grads, retain_graph, create_graph, inputs):
@@ -158,8 +169,11 @@ class _Pass:
         """Sum what reaches a leaf (backward) or a requested input (sg.grad)."""
         if self.wanted is not None and id(tensor) not in self.wanted:
             return
-        previous = self.leaf_grads.get(id(tensor))
-        self.leaf_grads[id(tensor)] = (tensor, grad if previous is None else previous[1] + grad)
+        key = id(tensor)
+        if key in self.leaf_grads:
+            # popped, not read: _add may then write into the sum so far
+            grad = _add(self.leaf_grads.pop(key)[1], grad)
+        self.leaf_grads[key] = (tensor, grad)
 
     def seed(self, root, grad):
         """Start the pass at ``root`` with the gradient ``grad``."""
