@@ -205,7 +205,7 @@ def avg_pool(x, kernel, stride, padding, dilation):
     window = windows(pad(x, padding, 0.0), kernel, stride, dilation)
     elements = offsets(window, len(kernel))
     _, out = next(elements)
-    out = out.copy()
+    out = out.copy(order="K")  # the input's layout (channel-major after a convolution)
     for _, element in elements:
         out += element
     return out / int(numpy.prod(kernel))
@@ -244,7 +244,7 @@ def max_pool(x, kernel, stride, padding, dilation):
     window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
     elements = offsets(window, len(kernel))
     _, out = next(elements)
-    out = out.copy()
+    out = out.copy(order="K")  # the input's layout (channel-major after a convolution)
     for _, element in elements:
         numpy.maximum(out, element, out=out)
     return out
@@ -272,8 +272,8 @@ class MaxPoolBackward(BackwardFcn):
         window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
         elements = dict(offsets(window, len(kernel)))
         last = next(reversed(elements))
-        unclaimed = numpy.ones(out.shape, dtype=bool)
-        first = numpy.empty(out.shape, dtype=bool)
+        unclaimed = numpy.ones_like(out, dtype=bool)  # in out's layout, as the masks below
+        first = numpy.empty_like(out, dtype=bool)
 
         def grad_at(offset, part, into):
             part = (..., *part)
