@@ -62,7 +62,9 @@ def windows_adjoint(grad_at, shape, like, kernel, stride, padding, dilation):
         d == 1 and s == k and p == 0 and n * s == size
         for k, s, p, d, n, size in zip(kernel, stride, padding, dilation, out, shape[2:])
     )
-    result = _empty_laid_out_as(like, shape)
+    # like's axis order in memory (a convolution's input gradient comes out channel-major,
+    # as the product gives it): copies between the two then run through memory in order
+    result = numpy.empty_like(like, shape=shape)
     if not tiled:
         # NOTE: not numpy.zeros: its lazily zeroed pages fault twice when first read (by
         # the +=) and then written, and page faults cost more than the fill.
@@ -84,15 +86,6 @@ def windows_adjoint(grad_at, shape, like, kernel, stride, padding, dilation):
         else:
             target += grad_at(offset, part, None)
     return result
-
-
-def _empty_laid_out_as(like, shape):
-    """An empty array of ``shape`` whose axes lie in memory in the order of ``like``'s
-    (a convolution's input gradient is made channel-major, as the product gives it):
-    copies between the two then run through memory in order."""
-    order = sorted(range(like.ndim), key=lambda axis: (-like.strides[axis], axis))
-    result = numpy.empty([shape[axis] for axis in order], dtype=like.dtype)
-    return result.transpose(numpy.argsort(order))
 
 
 def _inside(size, out, shift, stride):

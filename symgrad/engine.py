@@ -66,10 +66,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if value is None:
             raise RuntimeError("sg.grad: an input is not part of the graph of the outputs")
         if not isinstance(value, Tensor):
-            value = numpy.asarray(value, dtype=tensor.dtype)
-            if not value.flags.writeable or not _owns_memory(value):
-                value = value.copy()  # the seed itself, or a view of it
-            value = Tensor._wrap(value)
+            value = Tensor._wrap(_own(numpy.asarray(value, dtype=tensor.dtype)))
         results.append(value)
     return tuple(results)
 
@@ -213,22 +210,24 @@ def _accumulate_into_leaves(pairs):
         grad = _as_array(grad)
         if grad.dtype != leaf.data.dtype:
             grad = grad.astype(leaf.data.dtype)
-        # NOTE: a leaf's .grad must be its own writable array: gradients can be
-        # read-only broadcast views, views of arrays seen elsewhere, or one array passed
-        # to several inputs.
-        if not grad.flags.writeable or id(grad) in stored or not _owns_memory(grad):
-            grad = grad.copy()
+        grad = _own(grad, stored)
         stored.add(id(grad))
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
 
 
-def _owns_memory(array):
-    """Whether no other array sees ``array``'s memory: it is not a view, or it is the
-    only view of an array nothing else refers to (a transposed fresh result)."""
+def _own(array, handed_out=()):
+    """``array`` if it can be handed to the user as their own, else a copy. Gradients
+    can be read-only (broadcast views, the caller's seed), one array passed to several
+    inputs (ids in ``handed_out``), or views of memory seen elsewhere; the only view of
+    an array nothing else refers to (a transposed fresh result) is kept."""
+    if not array.flags.writeable or id(array) in handed_out:
+        return array.copy()
     if array.base is None:
-        return True
+        return array
     # NOTE: 2 references = ``array``'s own and getrefcount's argument (CPython 3.11).
-    return type(array.base) is numpy.ndarray and sys.getrefcount(array.base) <= 2
+    if type(array.base) is numpy.ndarray and sys.getrefcount(array.base) <= 2:
+        return array
+    return array.copy()
 
 
 def _as_array(grad):

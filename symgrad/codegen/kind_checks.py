@@ -252,32 +252,27 @@ def window_configs():
             for padding in (0, 1, 2):
                 for dilation in (1, 2):
                     for groups in (1, 2):
-                        size = (7, 6)[:rank]
-                        kernel = (3, 2)[:rank]
-                        extent = [dilation * (k - 1) + 1 for k in kernel]
-                        if any(e > n + 2 * padding for e, n in zip(extent, size, strict=True)):
-                            continue
-                        yield {
-                            "rank": rank,
-                            "stride": (stride,) * rank,
-                            "padding": (padding,) * rank,
-                            "dilation": (dilation,) * rank,
-                            "groups": groups,
-                            "size": size,
-                            "kernel": kernel,
-                        }
+                        config = _window_config(rank, stride, padding, dilation, groups, (7, 6))
+                        extent = [dilation * (k - 1) + 1 for k in config["kernel"]]
+                        sizes = zip(extent, config["size"], strict=True)
+                        if all(e <= n + 2 * padding for e, n in sizes):
+                            yield config
     # windows that tile the input exactly (stride = kernel, as a pool's default), where
     # the adjoint writes each element once and zeroes nothing
     for rank in (1, 2):
-        yield {
-            "rank": rank,
-            "stride": (3, 2)[:rank],
-            "padding": (0,) * rank,
-            "dilation": (1,) * rank,
-            "groups": 1,
-            "size": (9, 6)[:rank],
-            "kernel": (3, 2)[:rank],
-        }
+        yield {**_window_config(rank, 1, 0, 1, 1, (9, 6)), "stride": (3, 2)[:rank]}
+
+
+def _window_config(rank, stride, padding, dilation, groups, size):
+    return {
+        "rank": rank,
+        "stride": (stride,) * rank,
+        "padding": (padding,) * rank,
+        "dilation": (dilation,) * rank,
+        "groups": groups,
+        "size": size[:rank],
+        "kernel": (3, 2)[:rank],
+    }
 
 
 def check_windows(source, seed=0):
