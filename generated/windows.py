@@ -10,6 +10,7 @@ by the dot-product test over a grid of strides, paddings, dilations and groups.
 These rules run on arrays; differentiating them again (create_graph) is not supported.
 """
 
+import functools
 import itertools
 
 import numpy
@@ -53,14 +54,8 @@ def windows_adjoint(grad_at, shape, like, kernel, stride, padding, dilation):
     offset and the output positions ``part`` (a tuple of slices), written into ``into``
     when that is not None (as a ufunc's ``out``). ``like``, shaped (N, C, *out) as those
     gradients, gives the result its dtype and the order of its axes in memory."""
-    out = like.shape[2:]
-    # A stride longer than the dilated kernel's reach: no element is in two windows, so
-    # each offset's slice is written once instead of added to; if the windows also
-    # cover the whole input, nothing is left to zero.
-    disjoint = all(s > d * (k - 1) for k, s, d in zip(kernel, stride, dilation))
-    tiled = disjoint and all(
-        d == 1 and s == k and p == 0 and n * s == size
-        for k, s, p, d, n, size in zip(kernel, stride, padding, dilation, out, shape[2:])
+    disjoint, tiled, pieces = _adjoint_plan(
+        shape[2:], like.shape[2:], kernel, stride, padding, dilation
     )
     # like's axis order in memory (a convolution's input gradient comes out channel-major,
     # as the product gives it): copies between the two then run through memory in order
@@ -69,23 +64,41 @@ def windows_adjoint(grad_at, shape, like, kernel, stride, padding, dilation):
         # NOTE: not numpy.zeros: its lazily zeroed pages fault twice when first read (by
         # the +=) and then written, and page faults cost more than the fill.
         result.fill(0)
+    for offset, part, elements in pieces:
+        if disjoint:
+            grad_at(offset, part, result[elements])
+        else:
+            result[elements] += grad_at(offset, part, None)
+    return result
+
+
+@functools.lru_cache(maxsize=256)
+def _adjoint_plan(spatial, out, kernel, stride, padding, dilation):
+    """What windows_adjoint does for one configuration, computed once: whether windows
+    are disjoint and whether they tile the input, and per kernel offset that reads any
+    input, (offset, the output positions that do, the elements they read)."""
+    # A stride longer than the dilated kernel's reach: no element is in two windows, so
+    # each offset's slice is written once instead of added to; if the windows also
+    # cover the whole input, nothing is left to zero.
+    disjoint = all(s > d * (k - 1) for k, s, d in zip(kernel, stride, dilation))
+    tiled = disjoint and all(
+        d == 1 and s == k and p == 0 and n * s == size
+        for k, s, p, d, n, size in zip(kernel, stride, padding, dilation, out, spatial)
+    )
     # per axis and kernel offset: the output positions inside the input, and where
     # they read from (None: only padding)
     slices = [
         [_inside(size, n, k * d - p, s) for k in range(kernel_size)]
-        for size, n, kernel_size, s, p, d in zip(shape[2:], out, kernel, stride, padding, dilation)
+        for size, n, kernel_size, s, p, d in zip(spatial, out, kernel, stride, padding, dilation)
     ]
+    pieces = []
     for offset in itertools.product(*map(range, kernel)):
-        pieces = [axis[k] for axis, k in zip(slices, offset)]
-        if None in pieces:
-            continue
-        part = tuple(positions for positions, _ in pieces)
-        target = result[(..., *(elements for _, elements in pieces))]
-        if disjoint:
-            grad_at(offset, part, target)
-        else:
-            target += grad_at(offset, part, None)
-    return result
+        inside = [axis[k] for axis, k in zip(slices, offset)]
+        if None not in inside:
+            part = tuple(positions for positions, _ in inside)
+            elements = (..., *(elements for _, elements in inside))
+            pieces.append((offset, part, elements))
+    return disjoint, tiled, tuple(pieces)
 
 
 def _inside(size, out, shift, stride):

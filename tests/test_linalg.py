@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import symgrad as sg
+from symgrad import einsum_spec
 
 rng = np.random.default_rng(0)
 
@@ -100,3 +101,45 @@ def test_second_derivative_through_matmul():
     g.sum().backward()
     # g = 2 (a b) b^T, so d sum(g) / da = 2 * ones @ (b b^T)^T
     np.testing.assert_allclose(a.grad, 2 * np.ones((2, 3)) @ (b @ b.T).T)
+
+
+# ---- einsum_spec.contract: the batched BLAS product behind the window ops ----------------
+
+
+@pytest.mark.parametrize("summed", [4096, 4096 + 37])  # whole blocks, and a remainder
+def test_contract_sums_a_long_axis_in_blocks(monkeypatch, summed):
+    # thresholds lowered so that small arrays take the blocked path
+    monkeypatch.setattr(einsum_spec, "LONG_SUM_BYTES", 1)
+    monkeypatch.setattr(einsum_spec, "SUM_BLOCK", 1000)
+    calls = []
+    real_matmul = np.matmul
+
+    def counting_matmul(left, right, **kwargs):
+        calls.append(left.shape)
+        return real_matmul(left, right, **kwargs)
+
+    monkeypatch.setattr(einsum_spec.numpy, "matmul", counting_matmul)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 5, summed)), rng.standard_normal((2, 3, summed))
+    got = einsum_spec.contract("gok,gck->goc", a, b)
+    monkeypatch.undo()
+    np.testing.assert_allclose(got, np.einsum("gok,gck->goc", a, b), rtol=1e-12)
+    assert calls[0][-3:-1] == (4, 5) or calls[0][-3:-1] == (4, 3)  # 4 blocks, in one call
+    assert len(calls) == (2 if summed % 1000 else 1)
+
+
+def test_contract_plans_per_layout():
+    # the same spec and shapes with other strides: the cached plan must not be reused
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((3, 4, 5))
+    b = rng.standard_normal((5, 6))
+    spec = "nck,kd->ncd"
+    first = einsum_spec.contract(spec, a, b)
+    a_transposed = np.ascontiguousarray(a.transpose(2, 1, 0)).transpose(2, 1, 0)
+    b_fortran = np.asfortranarray(b)
+    second = einsum_spec.contract(spec, a_transposed, b_fortran)
+    want = np.einsum(spec, a, b)
+    np.testing.assert_allclose(first, want, rtol=1e-12)
+    np.testing.assert_allclose(second, want, rtol=1e-12)
+    again = einsum_spec.contract(spec, a, b)  # from the cache
+    np.testing.assert_allclose(again, want, rtol=1e-12)
