@@ -133,26 +133,33 @@ def _arrays_only(*values):
 
 # ---- convolution ---------------------------------------------------------------------
 # The contraction of the grouped window with the grouped weight, and its derived vjps,
-# per number of spatial axes: (forward, d weight, d window).
+# per number of spatial axes: (forward, d weight, d window, d bias).
 CONVOLUTION_SPECS = {
-    1: ('ngcsk,gock->ngos', 'ngos,ngcsk->gock', 'ngos,gock->ngcsk'),
-    2: ('ngcstkl,gockl->ngost', 'ngost,ngcstkl->gockl', 'ngost,gockl->ngcstkl'),
-    3: ('ngcstuklm,gocklm->ngostu', 'ngostu,ngcstuklm->gocklm', 'ngostu,gocklm->ngcstuklm'),
+    1: ('ngcsk,gock->ngos', 'ngos,ngcsk->gock', 'ngos,gock->ngcsk', 'ngos->go'),
+    2: ('ngcstkl,gockl->ngost', 'ngost,ngcstkl->gockl', 'ngost,gockl->ngcstkl', 'ngost->go'),
+    3: ('ngcstuklm,gocklm->ngostu', 'ngostu,ngcstuklm->gocklm', 'ngostu,gocklm->ngcstuklm', 'ngostu->go'),
 }
 
 
-def convolution(x, w, stride, padding, dilation, groups):
-    """out[n, o, s] = Sum_{c, k} x_padded[n, c, s*stride + k*dilation] * w[o, c, k],
-    channels in groups."""
-    return convolution_saving(x, w, stride, padding, dilation, groups)[0]
+def convolution(x, w, b, stride, padding, dilation, groups):
+    """out[n, o, s] = Sum_{c, k} x_padded[n, c, s*stride + k*dilation] * w[o, c, k] + b[o],
+    channels in groups; ``b`` may be None (no bias)."""
+    return convolution_saving(x, w, b, stride, padding, dilation, groups)[0]
 
 
-def convolution_saving(x, w, stride, padding, dilation, groups):
+def convolution_saving(x, w, b, stride, padding, dilation, groups):
     """convolution(), and its window as the product read it (the im2col copy), for the
     weight's gradient."""
     window = _grouped(windows(pad(x, padding, 0.0), w.shape[2:], stride, dilation), groups)
     spec = CONVOLUTION_SPECS[x.ndim - 2][0]
     out, window, _ = einsum_spec.contract_keeping(spec, window, _grouped(w, groups, 0))
+    if b is not None:
+        # out is (n, g, o, *spatial): the bias (g, o) broadcast over the batch and positions
+        bias = b.reshape(groups, -1, *(1,) * (x.ndim - 2))
+        if numpy.result_type(out, bias) == out.dtype:
+            out += bias  # in place: the product is a fresh array
+        else:
+            out = out + bias
     return out.reshape(out.shape[0], -1, *out.shape[3:]), window
 
 
@@ -165,23 +172,26 @@ class ConvolutionBackward(BackwardFcn):
     """convolution: out = einsum(spec, window(pad(x)), w), spec per rank in CONVOLUTION_SPECS
     grad_w = einsum(d weight spec, grad, window)
     grad_x = windows_adjoint(einsum(d window spec, grad, w))
+    grad_b = einsum(d bias spec, grad)
     """
 
     __slots__ = ()
     name = "convolution"
     forward = staticmethod(convolution)
     forward_saving = staticmethod(convolution_saving)
-    differentiable = (True, True)
+    differentiable = (True, True, True)
     saves_inputs = True
     saves_out = False
 
     def calculate_grads(self, grad, children, out, needs):
-        x, w = children
+        x, w, b = children
         _arrays_only(grad, x, w)
         stride, padding, dilation, groups = self.params
-        _, weight_spec, window_spec = CONVOLUTION_SPECS[x.ndim - 2]
+        _, weight_spec, window_spec, bias_spec = CONVOLUTION_SPECS[x.ndim - 2]
         grad = _grouped(grad, groups)
-        grad_w = grad_x = None
+        grad_w = grad_x = grad_b = None
+        if needs[2]:
+            grad_b = numpy.einsum(bias_spec, grad).reshape(b.shape)
         if needs[0]:
             # grad comes back laid out as this product read it (copied if it had to be),
             # which the weight's product can read as it is
@@ -202,7 +212,7 @@ class ConvolutionBackward(BackwardFcn):
         if needs[1]:
             window = self.saved  # the forward's, laid out as its product read it
             grad_w = einsum_spec.contract(weight_spec, grad, window).reshape(w.shape)
-        return grad_x, grad_w
+        return grad_x, grad_w, grad_b
 
 
 # ---- avg_pool ------------------------------------------------------------------------

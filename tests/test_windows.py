@@ -192,3 +192,22 @@ def test_window_check_rejects_a_wrong_adjoint():
     wrong = sources["windows.py"].replace(overlapping_windows_add, "result[elements] = grad_at(")
     with pytest.raises(CheckError, match=r"^convolution: d/dx .* at \(rank=1, stride=\(1,\)"):
         generate.check_windows(wrong)
+
+
+def test_window_check_rejects_a_wrong_bias_adjoint():
+    sources = generate.generate_sources()
+    bias_vjp = "numpy.einsum(bias_spec, grad)"
+    assert bias_vjp in sources["windows.py"]
+    wrong = sources["windows.py"].replace(bias_vjp, f"2 * {bias_vjp}")
+    with pytest.raises(CheckError, match=r"^convolution: d/db .* at \(rank=1, stride=\(1,\)"):
+        generate.check_windows(wrong)
+
+
+@pytest.mark.parametrize("bias_dtype", [np.float32, np.float64])
+def test_conv_bias_of_another_dtype_promotes_as_numpy(bias_dtype):
+    x = np.ones((1, 2, 4), dtype=np.float32)
+    w = np.ones((3, 2, 2), dtype=np.float32)
+    b = np.arange(3, dtype=bias_dtype)
+    out = convolution.conv1d(x, w, b)
+    assert out.dtype == np.result_type(np.float32, bias_dtype)
+    np.testing.assert_array_equal(out.data, np.broadcast_to((4.0 + b)[:, None], (1, 3, 3)))

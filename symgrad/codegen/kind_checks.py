@@ -276,7 +276,7 @@ def _window_config(rank, stride, padding, dilation, groups, size):
 
 
 def check_windows(source, seed=0):
-    """The dot-product test for the input and weight adjoints of the convolution and for
+    """The dot-product test for the input, weight and bias adjoints of the convolution and for
     the pools (the max pool at fixed maxima: a selection) over window_configs(), the
     rendered classes themselves under test."""
     namespace = {}
@@ -289,7 +289,8 @@ def check_windows(source, seed=0):
         for op in WINDOWS:
             cls = namespace[op.class_name]
             if op.reduce == "contract":
-                operands = [x, rng.standard_normal((3 * groups, 2, *kernel))]
+                weight = rng.standard_normal((3 * groups, 2, *kernel))
+                operands = [x, weight, rng.standard_normal(3 * groups)]
                 params = (stride, padding, dilation, groups)
             else:
                 if any(2 * p > k for p, k in zip(padding, kernel, strict=True)):
@@ -301,12 +302,17 @@ def check_windows(source, seed=0):
                 if op.reduce == "first_max":
                     applied = _selected_by(namespace, x, probe, params)
                 else:
+                    # affine in each operand (a bias is added): the linear part is
+                    # f(probe) - f(0) in that operand, the others held
                     moved = [probe if k == place else o for k, o in enumerate(operands)]
-                    applied = numpy.asarray(cls.forward(*moved, *params))
+                    zeroed = [0 * o if k == place else o for k, o in enumerate(operands)]
+                    applied = numpy.asarray(cls.forward(*moved, *params)) - numpy.asarray(
+                        cls.forward(*zeroed, *params)
+                    )
                 left, right = numpy.vdot(grad, applied), numpy.vdot(vjp, probe)
                 if vjp.shape != operand.shape or abs(left - right) > 1e-12 * max(1.0, abs(left)):
                     message = f"<Ax, y> = {left}, <x, A^T y> = {right}"
-                    raise CheckError(op.name, ("x", "w")[place], config, message)
+                    raise CheckError(op.name, ("x", "w", "b")[place], config, message)
 
 
 def _selected_by(namespace, x, probe, params):

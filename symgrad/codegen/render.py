@@ -255,7 +255,9 @@ def window_context(op, mean_code):
             inputs, output = einsum_spec.parse(spec)
             weight_spec, _, _ = einsum_spec.vjp_plan(inputs, output, 1)
             window_spec, _, _ = einsum_spec.vjp_plan(inputs, output, 0)
-            specs.append((rank, (spec, weight_spec, window_spec)))
+            # the added term broadcast to the output: its vjp sums the other letters away
+            bias_spec, _, _ = einsum_spec.vjp_plan([op.bias], output, 0)
+            specs.append((rank, (spec, weight_spec, window_spec, bias_spec)))
         context["specs"] = specs
     elif op.reduce == "mean":
         context["doc"] = "out[n, c, s] = the mean of x_padded[n, c, s*stride + k*dilation] over k"

@@ -1,6 +1,6 @@
 """conv1d, conv2d and the pools with PyTorch's arguments and layouts (NCL / NCHW, weight
 (out, in / groups, *kernel)), validated here and run by the generated window ops
-(generated/windows.py). The bias is added with the generated broadcasting add."""
+(generated/windows.py), the bias included."""
 
 import numbers
 
@@ -95,13 +95,12 @@ def _convolution(name, rank, x, w, bias, stride, padding, dilation, groups):
             f"{w.shape[1] * groups} (in / groups = {w.shape[1]}, groups = {groups})"
         )
     _check_fits(name, x, w.shape[2:], padding, dilation)
-    out = apply(windows.ConvolutionBackward, (x, w), (stride, padding, dilation, int(groups)))
-    if bias is None:
-        return out
-    bias = _as_tensor(bias)
-    if bias.shape != (outputs,):
-        raise ValueError(f"{name}: bias must have shape ({outputs},), not {bias.shape}")
-    return out + bias.reshape((outputs,) + (1,) * rank)
+    if bias is not None:
+        bias = _as_tensor(bias)
+        if bias.shape != (outputs,):
+            raise ValueError(f"{name}: bias must have shape ({outputs},), not {bias.shape}")
+    params = (stride, padding, dilation, int(groups))
+    return apply(windows.ConvolutionBackward, (x, w, bias), params)
 
 
 def _pool(name, rank, fcn, x, kernel_size, stride, padding, dilation):

@@ -7,7 +7,8 @@ an affine index; then does one thing with each window:
 - ``contract``: an einsum of the (grouped) window with a weight, given as a spec over
   the letters n (batch), g (group), c (channel in group), o (output channel in group),
   S (the output positions) and K (the kernel offsets), each of S and K standing for one
-  letter per spatial axis;
+  letter per spatial axis; and optionally ``bias``, the letters of a term added to the
+  output (a bias per output channel), broadcast along the output's other letters;
 - ``mean`` over the kernel offsets (zero padding counted, as PyTorch's avg_pool);
 - ``first_max`` over the kernel offsets: the value and position of the first maximum
   (padding is -inf, as PyTorch's max_pool).
@@ -25,6 +26,7 @@ class Window:
     name: str
     reduce: str  # "contract", "mean" or "first_max"
     spec: str = ""  # for "contract": the einsum of window and weight
+    bias: str = ""  # for "contract": the letters of an optional added term (None: absent)
     pad_value: float = 0.0
 
     @property
@@ -33,7 +35,7 @@ class Window:
 
 
 WINDOWS = (
-    Window("convolution", "contract", "ngcSK,gocK->ngoS"),
+    Window("convolution", "contract", "ngcSK,gocK->ngoS", bias="go"),
     Window("avg_pool", "mean"),
     Window("max_pool", "first_max", pad_value=float("-inf")),
 )
