@@ -24,6 +24,22 @@ def _count(shape, axes):
     return n
 
 
+def _kept(value, axes, ndim):
+    """``value``, reduced over ``axes`` of an ``ndim``-dimensional array without keepdims,
+    with those axes back as size 1 (numpy.expand_dims, without its checks' cost)."""
+    shape = list(value.shape)
+    for axis in sorted(a % ndim for a in (axes if isinstance(axes, tuple) else (axes,))):
+        shape.insert(axis, 1)
+    return value.reshape(shape)
+
+
+def _shaped(value, shape):
+    """``value`` broadcast to ``shape`` (a read-only view), unless it has that shape."""
+    if getattr(value, "shape", None) == shape:
+        return value
+    return numpy.broadcast_to(value, shape)
+
+
 def _flat_along(x, axes):
     """``x`` with the reduced axes moved last and flattened (in C order), and a function
     that undoes it."""
@@ -75,8 +91,8 @@ class SumBackward(BackwardFcn):
         (x,) = children
         axis, keepdims = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
-        return (numpy.broadcast_to(grad_kept, x.shape),)
+        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
+        return (_shaped(grad_kept, x.shape),)
 
 
 # ---- mean ----------------------------------------------------------------------------
@@ -101,9 +117,9 @@ class MeanBackward(BackwardFcn):
         (x,) = children
         axis, keepdims = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
+        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
         n = _count(x.shape, axes)
-        return (numpy.broadcast_to(grad_kept/n, x.shape),)
+        return (_shaped(grad_kept/n, x.shape),)
 
 
 # ---- var -----------------------------------------------------------------------------
@@ -128,9 +144,9 @@ class VarBackward(BackwardFcn):
         (x,) = children
         axis, keepdims, ddof = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
+        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
         n = _count(x.shape, axes)
-        return (numpy.broadcast_to(grad_kept*(2*x - 2*numpy.sum(x, axis=axes, keepdims=True)/n)/(-ddof + n), x.shape),)
+        return (_shaped(grad_kept*(2*x - 2*x.sum(axis=axes, keepdims=True)/n)/(-ddof + n), x.shape),)
 
 
 # ---- std -----------------------------------------------------------------------------
@@ -155,10 +171,10 @@ class StdBackward(BackwardFcn):
         (x,) = children
         axis, keepdims, ddof = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
-        out_kept = out if keepdims else numpy.expand_dims(out, axes)
+        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
+        out_kept = out if keepdims else _kept(out, axes, x.ndim)
         n = _count(x.shape, axes)
-        return (numpy.broadcast_to((grad_kept*x*n - grad_kept*numpy.sum(x, axis=axes, keepdims=True))/(-ddof*n*out_kept + n**2*out_kept), x.shape),)
+        return (_shaped((grad_kept*x*n - grad_kept*x.sum(axis=axes, keepdims=True))/(-ddof*n*out_kept + n**2*out_kept), x.shape),)
 
 
 # ---- prod ----------------------------------------------------------------------------
@@ -183,8 +199,8 @@ class ProdBackward(BackwardFcn):
         (x,) = children
         axis, keepdims = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
-        return (numpy.broadcast_to(product_after(x, axes)*product_before(x, axes)*grad_kept, x.shape),)
+        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
+        return (_shaped(product_after(x, axes)*product_before(x, axes)*grad_kept, x.shape),)
 
 
 # ---- logsumexp -----------------------------------------------------------------------
@@ -212,9 +228,9 @@ class LogsumexpBackward(BackwardFcn):
         (x,) = children
         axis, keepdims = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
-        out_kept = out if keepdims else numpy.expand_dims(out, axes)
-        return (numpy.broadcast_to(special.inplace(numpy.exp, -out_kept + x)*grad_kept, x.shape),)
+        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
+        out_kept = out if keepdims else _kept(out, axes, x.ndim)
+        return (_shaped(special.inplace(numpy.exp, -out_kept + x)*grad_kept, x.shape),)
 
 
 # ---- max -----------------------------------------------------------------------------
@@ -239,9 +255,9 @@ class MaxBackward(BackwardFcn):
         (x,) = children
         axis, keepdims = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
-        out_kept = out if keepdims else numpy.expand_dims(out, axes)
-        return (numpy.broadcast_to(grad_kept*numpy.where((out_kept - x == 0), 1, 0)/numpy.sum(numpy.where((out_kept - x == 0), 1, 0), axis=axes, keepdims=True), x.shape),)
+        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
+        out_kept = out if keepdims else _kept(out, axes, x.ndim)
+        return (_shaped(grad_kept*numpy.where((out_kept - x == 0), 1, 0)/(numpy.where((out_kept - x == 0), 1, 0)).sum(axis=axes, keepdims=True), x.shape),)
 
 
 # ---- min -----------------------------------------------------------------------------
@@ -266,9 +282,9 @@ class MinBackward(BackwardFcn):
         (x,) = children
         axis, keepdims = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
-        out_kept = out if keepdims else numpy.expand_dims(out, axes)
-        return (numpy.broadcast_to(grad_kept*numpy.where((out_kept - x == 0), 1, 0)/numpy.sum(numpy.where((out_kept - x == 0), 1, 0), axis=axes, keepdims=True), x.shape),)
+        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
+        out_kept = out if keepdims else _kept(out, axes, x.ndim)
+        return (_shaped(grad_kept*numpy.where((out_kept - x == 0), 1, 0)/(numpy.where((out_kept - x == 0), 1, 0)).sum(axis=axes, keepdims=True), x.shape),)
 
 
 # ---- norm ----------------------------------------------------------------------------
@@ -293,9 +309,9 @@ class NormBackward(BackwardFcn):
         (x,) = children
         axis, keepdims = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else numpy.expand_dims(grad, axes)
-        out_kept = out if keepdims else numpy.expand_dims(out, axes)
-        return (numpy.broadcast_to(numpy.where((out_kept == 0), 0, grad_kept*x/out_kept), x.shape),)
+        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
+        out_kept = out if keepdims else _kept(out, axes, x.ndim)
+        return (_shaped(numpy.where((out_kept == 0), 0, grad_kept*x/out_kept), x.shape),)
 
 
 # ---- softmax -------------------------------------------------------------------------
@@ -321,7 +337,7 @@ class SoftmaxBackward(BackwardFcn):
         (x,) = children
         axis, = self.params
         axes = axis
-        return (numpy.broadcast_to(grad*out - out*numpy.sum(grad*out, axis=axes, keepdims=True), x.shape),)
+        return (_shaped(grad*out - out*(grad*out).sum(axis=axes, keepdims=True), x.shape),)
 
 
 # ---- log_softmax ---------------------------------------------------------------------
@@ -347,4 +363,4 @@ class LogSoftmaxBackward(BackwardFcn):
         (x,) = children
         axis, = self.params
         axes = axis
-        return (numpy.broadcast_to(grad - numpy.sum(grad, axis=axes, keepdims=True)*numpy.exp(out), x.shape),)
+        return (_shaped(grad - grad.sum(axis=axes, keepdims=True)*numpy.exp(out), x.shape),)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import sympy
 from sympy import Function, IndexedBase, Sum, Symbol, symbols
 from sympy.concrete.delta import deltasummation
+from sympy.printing.precedence import PRECEDENCE
 from sympy.simplify.simplify import factor_sum
 
 from symgrad.codegen.check import CheckError
@@ -50,7 +51,10 @@ class ProductAfter(Function):
 
 class ReductionPrinter(RulePrinter):
     def _print_KeptSum(self, expr):
-        return f"numpy.sum({self._print(expr.args[0])}, axis=axes, keepdims=True)"
+        # NOTE: the method, not numpy.sum: that wrapper costs ~2 us a call on small arrays
+        # (a tensor, under create_graph, has the same method)
+        summed = self.parenthesize(expr.args[0], PRECEDENCE["Atom"], strict=True)
+        return f"{summed}.sum(axis=axes, keepdims=True)"
 
     def _print_KeptProduct(self, expr):
         return f"numpy.prod({self._print(expr.args[0])}, axis=axes, keepdims=True)"

@@ -50,6 +50,8 @@ def _as_tensor(value):
 
 def _tuple(name, what, value, rank, minimum):
     """``value`` (an int or a tuple of ``rank`` ints) as a tuple, each at least ``minimum``."""
+    if type(value) is int and value >= minimum:  # the common case, without ABC checks
+        return (value,) * rank
     values = (value,) * rank if isinstance(value, numbers.Integral) else tuple(value)
     if len(values) != rank or not all(isinstance(v, numbers.Integral) for v in values):
         raise ValueError(f"{name}: {what} must be an int or {rank} ints, not {value!r}")
