@@ -249,6 +249,13 @@ def window_context(op, mean_code):
         "saves_out": op.reduce == "first_max",
     }
     if op.reduce == "contract":
+        # the template adds the bias as an array of its letters broadcast against the
+        # product, so those letters must come right before the output positions
+        if not op.bias or not op.spec.endswith(op.bias + "S"):
+            raise ValueError(
+                f"{op.name}: bias {op.bias!r} must be the output's letters before its "
+                f"positions S in {op.spec!r}"
+            )
         specs = []
         for rank in (1, 2, 3):
             spec = op.spec.replace("S", SPATIAL_LETTERS[:rank]).replace("K", KERNEL_LETTERS[:rank])

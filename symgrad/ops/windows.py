@@ -26,7 +26,8 @@ class Window:
     name: str
     reduce: str  # "contract", "mean" or "first_max"
     spec: str = ""  # for "contract": the einsum of window and weight
-    bias: str = ""  # for "contract": the letters of an optional added term (None: absent)
+    bias: str = ""  # for "contract": the letters of the term added to the output (its third
+    # input; None at run time adds nothing)
     pad_value: float = 0.0
 
     @property
