@@ -33,8 +33,8 @@ class MatmulBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         a, b = children
         return (
-            numpy.matmul(grad, numpy.swapaxes(b, -1, -2)) if needs[0] else None,
-            numpy.matmul(numpy.swapaxes(a, -1, -2), grad) if needs[1] else None,
+            numpy.matmul(grad, b.swapaxes(-1, -2)) if needs[0] else None,
+            numpy.matmul(a.swapaxes(-1, -2), grad) if needs[1] else None,
         )
 
 

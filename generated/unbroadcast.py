@@ -14,11 +14,12 @@ def unbroadcast(grad, shape):
     if grad.shape == shape:
         return grad
     leading = grad.ndim - len(shape)
-    if leading:
-        grad = grad.sum(axis=tuple(range(leading)))
-    stretched = tuple(
-        axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1
-    )
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
-    return grad
+    axes = list(range(leading))
+    if 1 in shape:
+        for axis, size in enumerate(shape):
+            if size == 1 and grad.shape[leading + axis] != 1:
+                axes.append(leading + axis)
+    # NOTE: one sum over every broadcast axis; an int axis when there is one (the bias
+    # of a layer): NumPy takes that path faster than a tuple.
+    summed = grad.sum(axis=axes[0] if len(axes) == 1 else tuple(axes))
+    return summed if summed.shape == shape else summed.reshape(shape)

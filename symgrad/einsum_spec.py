@@ -98,7 +98,8 @@ def _letter_sizes(term, shape):
 
 def as_matmul(inputs, output, names):
     """NumPy code computing the two-operand contraction ``inputs -> output`` with
-    numpy.matmul (and swapaxes), when it is a batched matrix product; else None."""
+    numpy.matmul (and the swapaxes method), when it is a batched matrix product; else
+    None. ``names`` are plain names (atoms), so a method call on them needs no brackets."""
     terms = (*inputs, output)
     if len(inputs) != 2 or not all(t.startswith(ELLIPSIS) and len(t) == 3 for t in terms):
         return None
@@ -115,8 +116,10 @@ def as_matmul(inputs, output, names):
         if c == free_a + free_b
         else ((names[1], b, free_b), (names[0], a, free_a))
     )
-    left = left if lterm == lfree + k else f"numpy.swapaxes({left}, -1, -2)"
-    right = right if rterm == k + rfree else f"numpy.swapaxes({right}, -1, -2)"
+    # NOTE: the method, not numpy.swapaxes: the function's dispatch wrapper costs more
+    # than the view it makes (a few us a call); Tensors have the method too.
+    left = left if lterm == lfree + k else f"{left}.swapaxes(-1, -2)"
+    right = right if rterm == k + rfree else f"{right}.swapaxes(-1, -2)"
     return f"numpy.matmul({left}, {right})"
 
 

@@ -81,7 +81,7 @@ def _seed(root, grad, create_graph):
             raise RuntimeError(
                 f"backward: grad can be implicit only for a scalar output, not shape {root.shape}"
             )
-        grad = numpy.ones_like(root.data)
+        grad = numpy.ones(root.data.shape, root.data.dtype)
     elif isinstance(grad, Tensor):
         grad = grad if create_graph else _read_only(grad.data, root.dtype)
     else:
@@ -144,7 +144,9 @@ def _run(roots, grads, retain_graph, create_graph, inputs):
                     pending[source] = grad_in
                     heapq.heappush(ready, (-source.sequence, source))
             if not retain_graph:
-                node.free()
+                # what the node saved, its inputs included, is dropped now, so that
+                # their memory is reused during the rest of the pass
+                node.children = node.out = node.inputs = node.saved = None
 
     if inputs is not None:
         return [pass_.leaf_grads.get(id(t), (None, None))[1] for t in inputs]
@@ -207,10 +209,12 @@ def _add(total, grad):
 def _accumulate_into_leaves(pairs):
     stored = set()
     for leaf, grad in pairs:
-        grad = _as_array(grad)
+        if type(grad) is not numpy.ndarray:
+            grad = _as_array(grad)
         if grad.dtype != leaf.data.dtype:
             grad = grad.astype(leaf.data.dtype)
-        grad = _own(grad, stored)
+        if grad.base is not None or not grad.flags.writeable or id(grad) in stored:
+            grad = _own(grad, stored)
         stored.add(id(grad))
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
 

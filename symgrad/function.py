@@ -49,14 +49,5 @@ class BackwardFcn:
     def calculate_grads(self, grad, children, out, needs):  # pragma: no cover
         raise NotImplementedError
 
-    def free(self):
-        """Drop what was saved for backward (after a backward without retain_graph), the
-        inputs included, so that their memory is reused during the rest of the pass."""
-        self.children = self.out = self.inputs = self.saved = None
-
-    @property
-    def freed(self):
-        return self.inputs is None
-
     def __repr__(self):
         return f"<{type(self).__name__}>"

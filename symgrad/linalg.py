@@ -9,7 +9,7 @@ from symgrad.tensor import Tensor, apply
 
 
 def _ndim(value):
-    return value.ndim if isinstance(value, Tensor) else numpy.ndim(value)
+    return value.data.ndim if isinstance(value, Tensor) else numpy.ndim(value)
 
 
 def _shape(value):
@@ -23,8 +23,11 @@ def _reshape(value, shape):
 def matmul(a, b):
     """NumPy's matmul: batch axes broadcast; a 1-D operand is a row (left) or a column
     (right) vector, and that axis is removed from the result."""
-    a_vector, b_vector = _ndim(a) == 1, _ndim(b) == 1
-    if _ndim(a) == 0 or _ndim(b) == 0:
+    a_ndim, b_ndim = _ndim(a), _ndim(b)
+    if a_ndim >= 2 and b_ndim >= 2:
+        return apply(contractions.MatmulBackward, (a, b))
+    a_vector, b_vector = a_ndim == 1, b_ndim == 1
+    if a_ndim == 0 or b_ndim == 0:
         raise ValueError(
             f"matmul: operands must have at least 1 dimension, not {_shape(a)} @ {_shape(b)}"
         )

@@ -260,10 +260,11 @@ CONSTANT_FUNCTIONS = frozenset((numpy.zeros_like, numpy.ones_like, numpy.shape, 
 
 
 def _linalg():
-    # NOTE: imported late: symgrad.linalg builds on this module.
-    from symgrad import linalg
+    # NOTE: imported late: symgrad.linalg builds on this module. The plain form of the
+    # import skips importlib's from-list handling (a Python call of its own, per `@`).
+    import symgrad.linalg
 
-    return linalg
+    return symgrad.linalg
 
 
 def _varargs(values):
@@ -285,8 +286,16 @@ def tensor(data, dtype=None, requires_grad=False):
 def apply(fcn, inputs, params=()):
     """Run the op ``fcn`` (a generated BackwardFcn class) forward on ``inputs``, tensors
     or constants, and record a node when any tensor input requires a gradient."""
-    # NOTE: this runs once per op; it is written for speed on small arrays.
-    datas = [x.data if isinstance(x, Tensor) else x for x in inputs]
+    # NOTE: this runs once per op; it is written for speed on small arrays (one loop
+    # instead of comprehensions, which are function calls of their own in Python 3.11).
+    datas, needs = [], []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            datas.append(x.data)
+            needs.append(x._requires_grad)
+        else:
+            datas.append(x)
+            needs.append(False)
     saved = None
     try:
         if fcn.forward_saving is None:
@@ -295,10 +304,7 @@ def apply(fcn, inputs, params=()):
             out, saved = fcn.forward_saving(*datas, *params)
     except ValueError as error:
         raise _explain(fcn, datas, error) from None
-    if not engine.grad_enabled:
-        return Tensor._wrap(out)
-    needs = [isinstance(x, Tensor) and x._requires_grad for x in inputs]
-    if True not in needs:
+    if True not in needs or not engine.grad_enabled:
         return Tensor._wrap(out)
     if False in fcn.differentiable:
         needs = [n and d for n, d in zip(needs, fcn.differentiable, strict=True)]
