@@ -131,19 +131,24 @@ def contract(spec, a, b):
     return contract_keeping(spec, a, b)[0]
 
 
-def contract_keeping(spec, a, b):
+def contract_keeping(spec, a, b, layout=None):
     """``contract(spec, a, b)``, and the operands as the product read them: where an
     operand had to be copied into its matrix (a convolution's window: im2col), the copy,
     seen through its own letters. Contracting that copy again (in the backward) reads it
-    in place, with no second copy."""
+    in place, with no second copy.
+
+    ``layout``, if given, is the output's letters in the order wanted in memory (the
+    outermost first): the batch letters, then one operand's free letters, then the
+    other's. The product is then planned to give that layout (copying an operand if its
+    matrix needs it), for a caller whose next pass runs faster over it."""
     # NOTE: planning costs ~20 us of Python per call, as much as a small product; a
     # training loop contracts the same spec with the same shapes and strides every step.
-    key = (spec, a.shape, a.strides, b.shape, b.strides)
+    key = (spec, layout, a.shape, a.strides, b.shape, b.strides)
     plan = _PLANS.get(key)
     if plan is None:
         if len(_PLANS) >= MAX_PLANS:
             _PLANS.clear()
-        plan = _PLANS[key] = _plan(spec, a, b)
+        plan = _PLANS[key] = _plan(spec, a, b, layout)
     return plan(a, b)
 
 
@@ -151,7 +156,7 @@ MAX_PLANS = 1024
 _PLANS = {}
 
 
-def _plan(spec, a, b):
+def _plan(spec, a, b, layout=None):
     """How to contract operands of these shapes and strides: a function of (a, b)."""
     (term_a, term_b), output = parse(spec)
     if (
@@ -170,7 +175,7 @@ def _plan(spec, a, b):
         def presummed(a, b):
             summed_a = a.sum(axis=only_a) if only_a else a
             summed_b = b.sum(axis=only_b) if only_b else b
-            return contract(kept_spec, summed_a, summed_b), a, b
+            return contract_keeping(kept_spec, summed_a, summed_b, layout)[0], a, b
 
         return presummed
     batch = [c for c in term_a if c in term_b and c in output]
@@ -178,7 +183,10 @@ def _plan(spec, a, b):
     free_a = [c for c in term_a if c not in term_b]
     free_b = [c for c in term_b if c not in term_a]
     sizes = {**dict(zip(term_a, a.shape)), **dict(zip(term_b, b.shape))}
-    swap = _right_side_first(a, b, term_a, term_b, free_a, free_b, summed, sizes)
+    if layout is None:
+        swap = _right_side_first(a, b, term_a, term_b, free_a, free_b, summed, sizes)
+    else:
+        batch, free_a, free_b, swap = _layout_plan(layout, batch, free_a, free_b, spec)
     if swap:  # the same product transposed: (free_b x summed) @ (summed x free_a)
         left = _matrix_plan(b, term_b, batch, free_b, summed, sizes)
         right = _matrix_plan(a, term_a, batch, summed, free_a, sizes)
@@ -200,6 +208,17 @@ def _plan(spec, a, b):
         return _product(left_matrix, right_matrix).reshape(shape).transpose(order), a, b
 
     return product
+
+
+def _layout_plan(layout, batch, free_a, free_b, spec):
+    """The letters of the product (batch, free of a, free of b) in the order ``layout``
+    asks for, and whether b's free letters come first (the product transposed)."""
+    ordered = [[c for c in layout if c in group] for group in (batch, free_a, free_b)]
+    batch, free_a, free_b = ordered
+    for swap in (False, True):
+        if list(layout) == [*batch, *(free_b + free_a if swap else free_a + free_b)]:
+            return batch, free_a, free_b, swap
+    raise ValueError(f"einsum {spec}: no product gives the layout {layout}")
 
 
 def _matrix_plan(x, term, batch, rows, cols, sizes):

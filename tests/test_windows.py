@@ -2,12 +2,15 @@
 through the public functions, forward against direct loops, the first-maximum
 convention, and bad input."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import symgrad as sg
 from symgrad.codegen import generate, kind_checks
 from symgrad.codegen.check import CheckError
+from symgrad.generated import windows
 from symgrad.nn import convolution
 
 CONFIGS = list(kind_checks.window_configs())
@@ -40,8 +43,11 @@ def conv_of(rank):
     return convolution.conv1d if rank == 1 else convolution.conv2d
 
 
+@pytest.mark.parametrize("batch_inner", [False, True], ids=["input-layout", "batch-inner"])
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: str(sorted(c.items())))
-def test_convolution_gradients(config):
+def test_convolution_gradients(config, batch_inner, monkeypatch):
+    # both layouts the input's gradient may be scattered in, whichever the estimate picks
+    monkeypatch.setattr(windows, "batch_inner_pays", lambda *args: batch_inner)
     rng = np.random.default_rng(0)
     rank, groups = config["rank"], config["groups"]
     x = rng.standard_normal((2, 2 * groups, *config["size"]))
@@ -186,19 +192,35 @@ def test_bad_input_raises_a_value_error_naming_it(message, call):
         call()
 
 
+# the checked-in rendering, which test_generate proves current
+WINDOWS_SOURCE = (Path(__file__).resolve().parents[1] / "generated" / "windows.py").read_text()
+
+
 def test_window_check_rejects_a_wrong_adjoint():
-    sources = generate.generate_sources()
     overlapping_windows_add = "result[elements] += grad_at("
-    wrong = sources["windows.py"].replace(overlapping_windows_add, "result[elements] = grad_at(")
+    assert overlapping_windows_add in WINDOWS_SOURCE
+    wrong = WINDOWS_SOURCE.replace(overlapping_windows_add, "result[elements] = grad_at(")
     with pytest.raises(CheckError, match=r"^convolution: d/dx .* at \(rank=1, stride=\(1,\)"):
         generate.check_windows(wrong)
 
 
+@pytest.mark.parametrize("batch_inner", [False, True])
+def test_window_check_covers_both_scatter_layouts(batch_inner):
+    # a rule wrong on one path only (the batch reversed) fails the check, which names the
+    # path, whichever the cost estimate would pick for the configuration
+    choose_input_layout = "scatter_layout = None  # the cheapest product; scattered in its layout"
+    assert choose_input_layout in WINDOWS_SOURCE
+    reversed_batch = "\n                grad = grad[::-1]"
+    wrong_path = ("\n            else:" if batch_inner else "") + reversed_batch
+    wrong = WINDOWS_SOURCE.replace(choose_input_layout, choose_input_layout + wrong_path)
+    with pytest.raises(CheckError, match=rf"^convolution: d/dx .*batch_inner={batch_inner}\)"):
+        generate.check_windows(wrong)
+
+
 def test_window_check_rejects_a_wrong_bias_adjoint():
-    sources = generate.generate_sources()
     bias_vjp = "numpy.einsum(bias_spec, grad)"
-    assert bias_vjp in sources["windows.py"]
-    wrong = sources["windows.py"].replace(bias_vjp, f"2 * {bias_vjp}")
+    assert bias_vjp in WINDOWS_SOURCE
+    wrong = WINDOWS_SOURCE.replace(bias_vjp, f"2 * {bias_vjp}")
     with pytest.raises(CheckError, match=r"^convolution: d/db .* at \(rank=1, stride=\(1,\)"):
         generate.check_windows(wrong)
 

@@ -282,12 +282,14 @@ def check_windows(source, seed=0):
     namespace = {}
     exec(source, namespace)
     rng = numpy.random.default_rng(seed)
-    for config in window_configs():
+    for config in _both_scatter_layouts(namespace, window_configs()):
         stride, padding, dilation = config["stride"], config["padding"], config["dilation"]
         groups, kernel = config["groups"], config["kernel"]
         x = rng.standard_normal((2, 2 * groups, *config["size"]))
         for op in WINDOWS:
             cls = namespace[op.class_name]
+            if config["batch_inner"] and op.reduce != "contract":
+                continue  # the choice is the convolution's alone
             if op.reduce == "contract":
                 weight = rng.standard_normal((3 * groups, 2, *kernel))
                 operands = [x, weight, rng.standard_normal(3 * groups)]
@@ -313,6 +315,16 @@ def check_windows(source, seed=0):
                 if vjp.shape != operand.shape or abs(left - right) > 1e-12 * max(1.0, abs(left)):
                     message = f"<Ax, y> = {left}, <x, A^T y> = {right}"
                     raise CheckError(op.name, ("x", "w", "b")[place], config, message)
+
+
+def _both_scatter_layouts(namespace, configs):
+    """Each configuration twice, the convolution's input gradient scattered in the input's
+    layout and with the batch innermost (the rendered rule picks one by a cost estimate;
+    both must be right), the choice named in the configuration."""
+    for config in configs:
+        for batch_inner in (False, True):
+            namespace["batch_inner_pays"] = lambda *args, choice=batch_inner: choice
+            yield {**config, "batch_inner": batch_inner}
 
 
 def _selected_by(namespace, x, probe, params):
