@@ -224,10 +224,11 @@ class ConvolutionBackward(BackwardFcn):
         if needs[2]:
             grad_b = numpy.einsum(bias_spec, grad).reshape(b.shape)
         if needs[0]:
-            if not batch_inner_pays(grad.shape[0], grad.shape[-1], w.shape[2:], stride[-1]):
-                scatter_layout = None  # the cheapest product; scattered in its layout
+            # the window's gradient, scattered with the batch innermost where that pays,
+            # else in the layout the cheapest product gives
+            batch_inner = batch_inner_pays(grad.shape[0], grad.shape[-1], w.shape[2:], stride[-1])
             grad_window, _, _ = einsum_spec.contract_keeping(
-                window_spec, grad, _grouped(w, groups, 0), scatter_layout
+                window_spec, grad, _grouped(w, groups, 0), scatter_layout if batch_inner else None
             )
             grad_window = grad_window.reshape(x.shape[0], -1, *grad_window.shape[3:])
             rank = x.ndim - 2
@@ -240,7 +241,8 @@ class ConvolutionBackward(BackwardFcn):
                 padding,
                 dilation,
             )
-            grad_x = in_layout_of(x, grad_x)
+            if batch_inner:
+                grad_x = in_layout_of(x, grad_x)
         if needs[1]:
             window = self.saved  # the forward's, laid out as its product read it
             grad_w = einsum_spec.contract(weight_spec, grad, window).reshape(w.shape)

@@ -208,11 +208,11 @@ def test_window_check_rejects_a_wrong_adjoint():
 def test_window_check_covers_both_scatter_layouts(batch_inner):
     # a rule wrong on one path only (the batch reversed) fails the check, which names the
     # path, whichever the cost estimate would pick for the configuration
-    choose_input_layout = "scatter_layout = None  # the cheapest product; scattered in its layout"
-    assert choose_input_layout in WINDOWS_SOURCE
-    reversed_batch = "\n                grad = grad[::-1]"
-    wrong_path = ("\n            else:" if batch_inner else "") + reversed_batch
-    wrong = WINDOWS_SOURCE.replace(choose_input_layout, choose_input_layout + wrong_path)
+    back_to_input_layout = "                grad_x = in_layout_of(x, grad_x)\n"
+    assert back_to_input_layout in WINDOWS_SOURCE
+    wrong_path = "" if batch_inner else "            else:\n"
+    wrong_path += "                grad_x = grad_x[::-1]\n"
+    wrong = WINDOWS_SOURCE.replace(back_to_input_layout, back_to_input_layout + wrong_path)
     with pytest.raises(CheckError, match=rf"^convolution: d/dx .*batch_inner={batch_inner}\)"):
         generate.check_windows(wrong)
 
