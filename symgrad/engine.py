@@ -81,7 +81,8 @@ def _seed(root, grad, create_graph):
             raise RuntimeError(
                 f"backward: grad can be implicit only for a scalar output, not shape {root.shape}"
             )
-        grad = numpy.ones(root.data.shape, root.data.dtype)
+        # NOTE: not numpy.ones, a Python function (empty + copyto): two C calls instead
+        grad = numpy.array(1, dtype=root.data.dtype).reshape(root.data.shape)
     elif isinstance(grad, Tensor):
         grad = grad if create_graph else _read_only(grad.data, root.dtype)
     else:

@@ -167,11 +167,13 @@ class Tensor:
     def __rpow__(self, other):
         return apply_binary(ew.PowerBackward, other, self)
 
+    # NOTE: symgrad.linalg (NumPy's matmul semantics) builds on this module; its matmul
+    # is found where numpy.matmul on tensors dispatches to, filled in by symgrad.api.
     def __matmul__(self, other):
-        return _linalg().matmul(self, other)
+        return DISPATCH[numpy.matmul](self, other)
 
     def __rmatmul__(self, other):
-        return _linalg().matmul(other, self)
+        return DISPATCH[numpy.matmul](other, self)
 
     def __neg__(self):
         return apply(ew.NegativeBackward, (self,))
@@ -257,14 +259,6 @@ CONSTANT_UFUNCS = frozenset(
     )
 )
 CONSTANT_FUNCTIONS = frozenset((numpy.zeros_like, numpy.ones_like, numpy.shape, numpy.ndim))
-
-
-def _linalg():
-    # NOTE: imported late: symgrad.linalg builds on this module. The plain form of the
-    # import skips importlib's from-list handling (a Python call of its own, per `@`).
-    import symgrad.linalg
-
-    return symgrad.linalg
 
 
 def _varargs(values):

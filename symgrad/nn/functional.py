@@ -252,17 +252,22 @@ def _class_index_loss(name, input, target, weight, ignore_index, reduction, smoo
         input, target = reshape(input, (1, *input.shape)), target.reshape(1)
     classes = input.shape[1]
     ignored = target == ignore_index
-    bad = ~ignored & ((target < 0) | (target >= classes))
+    any_ignored = bool(ignored.any())
+    bad = (target < 0) | (target >= classes)
+    if any_ignored:
+        bad &= ~ignored
     if bad.any():
         raise ValueError(
             f"{name}: target {target[bad][0]} is out of bounds for {classes} classes "
             f"(input shape {input.shape}, target shape {target.shape})"
         )
     dtype = _dtype(input)
-    safe = numpy.where(ignored, 0, target)  # a new array: the caller's is never touched
-    kept = numpy.logical_not(ignored).astype(dtype)
+    # NOTE: the common case (every target counts, no class weights) skips the masks:
+    # a training step pays each of these NumPy calls
+    safe = numpy.where(ignored, 0, target) if any_ignored else target  # only ever read
+    kept = numpy.logical_not(ignored).astype(dtype) if any_ignored or weight is not None else None
 
-    # w[n, ...] = weight[target[n, ...]], 0 where ignored
+    # w[n, ...] = weight[target[n, ...]], 0 where ignored (None: 1 everywhere)
     if weight is None:
         target_weight = kept
     else:
@@ -270,9 +275,12 @@ def _class_index_loss(name, input, target, weight, ignore_index, reduction, smoo
         target_weight = weight[safe] * kept
 
     # input[n, target[n, d1, ...], d1, ...]
-    grid = numpy.indices(target.shape, sparse=True)
+    if target.ndim == 1:
+        grid = (numpy.arange(target.shape[0]),)
+    else:
+        grid = numpy.indices(target.shape, sparse=True)
     picked = input[(grid[0], safe, *grid[1:])]
-    loss = -picked if weight is None and not ignored.any() else -(picked * target_weight)
+    loss = -picked if target_weight is None else -(picked * target_weight)
     if smoothing:
         log_probs = input
         if weight is not None:
@@ -280,7 +288,7 @@ def _class_index_loss(name, input, target, weight, ignore_index, reduction, smoo
             shape[1] = classes
             log_probs = input * reshape(weight, tuple(shape))
         uniform = -_sum(log_probs, axis=1)
-        if ignored.any():
+        if any_ignored:
             uniform = uniform * kept
         loss = loss * (1.0 - smoothing) + uniform * (smoothing / classes)
 
@@ -291,7 +299,7 @@ def _class_index_loss(name, input, target, weight, ignore_index, reduction, smoo
         return total
     if isinstance(target_weight, Tensor):
         return total / _sum(target_weight)
-    count = float(target_weight.sum(dtype=numpy.float64))
+    count = target.size if target_weight is None else float(target_weight.sum(dtype=numpy.float64))
     return total / count if count else _nan_like(total)
 
 
