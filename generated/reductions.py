@@ -26,7 +26,10 @@ def _count(shape, axes):
 
 def _kept(value, axes, ndim):
     """``value``, reduced over ``axes`` of an ``ndim``-dimensional array without keepdims,
-    with those axes back as size 1 (numpy.expand_dims, without its checks' cost)."""
+    with those axes back as size 1 (numpy.expand_dims, without its checks' cost). A
+    0-d value (every axis reduced) broadcasts as it is."""
+    if value.ndim == 0:
+        return value
     shape = list(value.shape)
     for axis in sorted(a % ndim for a in (axes if isinstance(axes, tuple) else (axes,))):
         shape.insert(axis, 1)
@@ -49,7 +52,15 @@ def _shaped(value, shape):
     """``value`` broadcast to ``shape`` (a read-only view), unless it has that shape."""
     if getattr(value, "shape", None) == shape:
         return value
-    return numpy.broadcast_to(value, shape)
+    if isinstance(value, numpy.generic):
+        value = numpy.asarray(value)  # NumPy's result of 0-d arithmetic
+    if type(value) is not numpy.ndarray or value.ndim != 0:
+        return numpy.broadcast_to(value, shape)
+    # NOTE: a 0-d value (the gradient of a full reduction, a loss) seen through zero
+    # strides: the same view as numpy.broadcast_to gives, at a third of its cost.
+    view = numpy.ndarray(shape, value.dtype, value, 0, (0,) * len(shape))
+    view.flags.writeable = False
+    return view
 
 
 def _flat_along(x, axes):

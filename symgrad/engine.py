@@ -72,9 +72,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 def _seed(root, grad, create_graph):
-    from symgrad.tensor import Tensor
-
-    if not root.requires_grad:
+    if not root._requires_grad:
         raise RuntimeError("backward: the tensor does not require grad and has no grad_fn")
     if grad is None:
         if root.data.size != 1:
@@ -83,7 +81,11 @@ def _seed(root, grad, create_graph):
             )
         # NOTE: not numpy.ones, a Python function (empty + copyto): two C calls instead
         grad = numpy.array(1, dtype=root.data.dtype).reshape(root.data.shape)
-    elif isinstance(grad, Tensor):
+        if not create_graph:
+            return grad  # the common case, loss.backward(), without the import below
+    from symgrad.tensor import Tensor
+
+    if isinstance(grad, Tensor):
         grad = grad if create_graph else _read_only(grad.data, root.dtype)
     else:
         grad = _read_only(grad, root.dtype)
