@@ -322,8 +322,13 @@ class MaxPoolBackward(BackwardFcn):
         window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
         elements = dict(offsets(window, len(kernel)))
         last = next(reversed(elements))
-        unclaimed = numpy.ones_like(out, dtype=bool)  # in out's layout, as the masks below
-        first = numpy.empty_like(out, dtype=bool)
+        # NOTE: the masks, and out they are compared with, in grad's layout: a pass over
+        # two arrays of different layouts (a pooling after a convolution is channel-major,
+        # its gradient often not) ran up to 2.5x slower, once per offset; one copy of out
+        # costs less
+        out = in_layout_of(grad, out)
+        unclaimed = numpy.ones_like(grad, dtype=bool)
+        first = numpy.empty_like(grad, dtype=bool)
 
         def grad_at(offset, part, into):
             part = (..., *part)

@@ -115,11 +115,13 @@ def _run(roots, grads, retain_graph, create_graph, inputs):
 
     with enable_grad() if create_graph else no_grad():
         ready, pending, collect = pass_.ready, pass_.pending, pass_.collect
+        heappop, heappush = heapq.heappop, heapq.heappush  # NOTE: locals: once per node
         collecting_leaves = inputs is None
         while ready:
-            node = heapq.heappop(ready)[1]
+            node = heappop(ready)[1]
             grad = pending.pop(node)
-            if node.inputs is None:
+            inputs_of_node = node.inputs
+            if inputs_of_node is None:
                 raise RuntimeError(
                     "backward through a graph a second time: its saved values were freed; "
                     "pass retain_graph=True to the first backward"
@@ -127,9 +129,12 @@ def _run(roots, grads, retain_graph, create_graph, inputs):
             if node.retained is not None:
                 # a copy: the rule below may pass this very array on to a leaf
                 _accumulate_into_leaves([(node.retained, _as_array(grad).copy())])
-            children, out = _graph_inputs(node) if create_graph else (node.children, node.out)
+            if create_graph:
+                children, out = _graph_inputs(node)
+            else:
+                children, out = node.children, node.out
             grads = node.calculate_grads(grad, children, out, node.needs)
-            for tensor, grad_in, needed in zip(node.inputs, grads, node.needs):
+            for tensor, grad_in, needed in zip(inputs_of_node, grads, node.needs):
                 if not needed:
                     continue
                 shape = tensor.data.shape
@@ -145,7 +150,7 @@ def _run(roots, grads, retain_graph, create_graph, inputs):
                     pending[source] = _add(pending.pop(source), grad_in)
                 else:
                     pending[source] = grad_in
-                    heapq.heappush(ready, (-source.sequence, source))
+                    heappush(ready, (-source.sequence, source))
             if not retain_graph:
                 # what the node saved, its inputs included, is dropped now, so that
                 # their memory is reused during the rest of the pass
