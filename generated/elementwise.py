@@ -907,12 +907,13 @@ class ErfBackward(BackwardFcn):
 # ---- sigmoid -------------------------------------------------------------------------
 def sigmoid(x):
     """1/(1 + exp(-x)), on NumPy arrays."""
-    return special.inplace(numpy.exp, numpy.minimum(0, x))/(1 + special.inplace(numpy.exp, -numpy.abs(x)))
+    tmp0 = special.inplace(numpy.exp, -numpy.abs(x))
+    return numpy.where((x >= 0), 1, tmp0)/(tmp0 + 1)
 
 
 class SigmoidBackward(BackwardFcn):
     """sigmoid: out = 1/(1 + exp(-x))
-    evaluated as exp(Min(0, x))/(1 + exp(-Abs(x)))
+    evaluated as Piecewise((1, x >= 0), (exp(-Abs(x)), True))/(1 + exp(-Abs(x)))
     grad_x = -grad*out*(out - 1)
     """
 

@@ -133,8 +133,9 @@ OPS = (
     Elementwise(
         "sigmoid",
         1 / (1 + exp(-x)),
-        # exp of non-positive arguments only: no overflow, full relative accuracy.
-        kernel=exp(Min(x, 0)) / (1 + exp(-Abs(x))),
+        # exp of non-positive arguments only: no overflow, full relative accuracy; one
+        # exp, shared by both branches (it is the costly pass).
+        kernel=Piecewise((1, x >= 0), (exp(-Abs(x)), True)) / (1 + exp(-Abs(x))),
     ),
     Elementwise(
         "relu",
