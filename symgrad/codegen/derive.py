@@ -171,15 +171,24 @@ def candidates(forward, derivative, inputs):
                 rewritten.append(rewrite(form))
             except (sympy.PolynomialError, NotImplementedError, TypeError):
                 continue
-    forms += rewritten
-    forms += [optimize(form, optims_c99) for form in forms]
-    unique = {sympy.srepr(form): form for form in forms if not form.has(sympy.nan, sympy.zoo)}
-    return sorted(unique.values(), key=lambda form: (cost(form), sympy.srepr(form)))
+    # NOTE: the rewrites give many equal forms; optimize (the slow step: the expm1 and
+    # log1p forms) runs once per distinct one
+    distinct = _distinct(forms + rewritten)
+    forms = _distinct(distinct + [optimize(form, optims_c99) for form in distinct])
+    valid = [form for form in forms if not form.has(sympy.nan, sympy.zoo)]
+    return sorted(valid, key=lambda form: (cost(form), sympy.srepr(form)))
+
+
+def _distinct(forms):
+    """``forms`` without repeats (equal as expression trees), in their first order."""
+    return list({sympy.srepr(form): form for form in forms}.values())
 
 
 def _solve_for(forward, symbol):
+    # NOTE: check=False: SymPy's own check of each solution took a third of generation;
+    # a wrong solution only gives a candidate that fails the numeric checks
     try:
-        solutions = sympy.solve(Eq(OUT, forward), symbol, dict=False, rational=False)
+        solutions = sympy.solve(Eq(OUT, forward), symbol, dict=False, rational=False, check=False)
     except (NotImplementedError, ValueError, TypeError):
         return []
     return [s for s in solutions if not s.has(sympy.I) and not s.has(sympy.RootOf)]
