@@ -15,7 +15,7 @@ FLOAT_KINDS = "f"
 class Tensor:
     """An n-dimensional array in a graph of operations (PyTorch's autograd semantics)."""
 
-    __slots__ = ("__weakref__", "_requires_grad", "_retains_grad", "data", "grad", "grad_fn")
+    __slots__ = ("__weakref__", "_requires_grad", "data", "grad", "grad_fn")
 
     # NOTE: a higher priority than ndarray's makes `ndarray * tensor` call our reflected
     # operators instead of NumPy broadcasting over an object array.
@@ -26,7 +26,6 @@ class Tensor:
         self.data = numpy.array(data, dtype=dtype)
         self.grad = None
         self.grad_fn = None
-        self._retains_grad = False
         self._requires_grad = False
         self.requires_grad = requires_grad
 
@@ -37,7 +36,6 @@ class Tensor:
         tensor.data = data if type(data) is numpy.ndarray else numpy.asarray(data)
         tensor.grad = None
         tensor.grad_fn = grad_fn
-        tensor._retains_grad = False
         tensor._requires_grad = grad_fn is not None
         return tensor
 
@@ -70,8 +68,12 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         if self.grad_fn is not None:
-            self._retains_grad = True
             self.grad_fn.retained = self
+
+    @property
+    def retains_grad(self):
+        """Whether this non-leaf tensor keeps its gradient in ``.grad`` (retain_grad())."""
+        return self.grad_fn is not None and self.grad_fn.retained is self
 
     def backward(self, grad=None, retain_graph=False, create_graph=False):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
