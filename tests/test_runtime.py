@@ -653,7 +653,9 @@ def test_retain_grad_on_non_leaf():
     xv = np.array([0.5, -1.0, 2.0])
     x = sg.tensor(xv, requires_grad=True)
     h = x * 2.0
+    assert not h.retains_grad
     h.retain_grad()
+    assert h.retains_grad and not x.retains_grad
     k = sg.sin(x)
     y = (h * h + h * k).sum()
     y.backward()
