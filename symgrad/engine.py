@@ -49,7 +49,7 @@ def backward(roots, grads, retain_graph=False, create_graph=False):
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False):
     """The gradients of ``outputs`` with respect to ``inputs``, as tensors; ``.grad`` is
     left alone. With ``create_graph=True`` the results can be differentiated again."""
-    from symgrad.tensor import Tensor
+    from symgrad.tensor import Tensor, wrap
 
     single = isinstance(outputs, Tensor)
     outputs = [outputs] if single else list(outputs)
@@ -66,7 +66,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if value is None:
             raise RuntimeError("sg.grad: an input is not part of the graph of the outputs")
         if not isinstance(value, Tensor):
-            value = Tensor._wrap(_own(numpy.asarray(value, dtype=tensor.dtype)))
+            value = wrap(_own(numpy.asarray(value, dtype=tensor.dtype)))
         results.append(value)
     return tuple(results)
 
@@ -83,7 +83,7 @@ def _seed(root, grad, create_graph):
         grad = numpy.array(1, dtype=root.data.dtype).reshape(root.data.shape)
         if not create_graph:
             return grad  # the common case, loss.backward(), without the import below
-    from symgrad.tensor import Tensor
+    from symgrad.tensor import Tensor, wrap
 
     if isinstance(grad, Tensor):
         grad = grad if create_graph else _read_only(grad.data, root.dtype)
@@ -92,7 +92,7 @@ def _seed(root, grad, create_graph):
     if grad.shape != root.shape:
         raise RuntimeError(f"backward: grad has shape {grad.shape}, the output {root.shape}")
     if create_graph and not isinstance(grad, Tensor):
-        grad = Tensor._wrap(grad)
+        grad = wrap(grad)
     return grad
 
 

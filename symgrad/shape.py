@@ -8,7 +8,7 @@ import operator
 import numpy
 
 from symgrad.generated.functions import concatenate, expand_dims
-from symgrad.tensor import Tensor
+from symgrad.tensor import Tensor, wrap
 
 
 def stack(arrays, axis=0):
@@ -30,7 +30,7 @@ def split(x, indices_or_sections, axis=0):
     """NumPy's split: a list of tensors, the pieces of ``x`` along ``axis``, either
     ``indices_or_sections`` equal pieces or cut before each of its indices."""
     if not isinstance(x, Tensor):
-        x = Tensor._wrap(numpy.asarray(x))
+        x = wrap(numpy.asarray(x))
     if x.ndim == 0:
         raise ValueError("split: a 0-d array cannot be split")
     axis = operator.index(axis)

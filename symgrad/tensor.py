@@ -29,16 +29,6 @@ class Tensor:
         self._requires_grad = False
         self.requires_grad = requires_grad
 
-    @classmethod
-    def _wrap(cls, data, grad_fn=None):
-        """A tensor around an array the library just computed (no copy, no checks)."""
-        tensor = cls.__new__(cls)
-        tensor.data = data if type(data) is numpy.ndarray else numpy.asarray(data)
-        tensor.grad = None
-        tensor.grad_fn = grad_fn
-        tensor._requires_grad = grad_fn is not None
-        return tensor
-
     # ---- gradient bookkeeping -------------------------------------------------------
     @property
     def requires_grad(self):
@@ -81,7 +71,7 @@ class Tensor:
 
     def detach(self):
         """The same data, cut from the graph (shares memory, like PyTorch)."""
-        return Tensor._wrap(self.data)
+        return wrap(self.data)
 
     def numpy(self):
         return self.data
@@ -279,6 +269,21 @@ def tensor(data, dtype=None, requires_grad=False):
     return Tensor(_data(data), dtype=dtype, requires_grad=requires_grad)
 
 
+def wrap(data, grad_fn=None):
+    """A tensor around an array the library just computed (no copy, no checks), the
+    output of ``grad_fn`` if given. NOTE: a plain function, not a classmethod: it runs
+    once per op."""
+    tensor = _new_object(Tensor)
+    tensor.data = data if type(data) is numpy.ndarray else numpy.asarray(data)
+    tensor.grad = None
+    tensor.grad_fn = grad_fn
+    tensor._requires_grad = grad_fn is not None
+    return tensor
+
+
+_new_object = object.__new__
+
+
 def apply(fcn, inputs, params=()):
     """Run the op ``fcn`` (a generated BackwardFcn class) forward on ``inputs``, tensors
     or constants, and record a node when any tensor input requires a gradient."""
@@ -301,10 +306,10 @@ def apply(fcn, inputs, params=()):
     except ValueError as error:
         raise _explain(fcn, datas, error) from None
     if True not in needs or not engine.grad_enabled:
-        return Tensor._wrap(out)
+        return wrap(out)
     if False in fcn.differentiable:
         needs = [n and d for n, d in zip(needs, fcn.differentiable, strict=True)]
-    return Tensor._wrap(out, fcn(inputs, datas, out, params, needs, saved))
+    return wrap(out, fcn(inputs, datas, out, params, needs, saved))
 
 
 def apply_binary(fcn, a, b):
@@ -321,8 +326,8 @@ def apply_binary(fcn, a, b):
         need_a = a_is_tensor and a._requires_grad
         need_b = b_is_tensor and b._requires_grad
         if need_a or need_b:
-            return Tensor._wrap(out, fcn((a, b), (x, y), out, (), (need_a, need_b)))
-    return Tensor._wrap(out)
+            return wrap(out, fcn((a, b), (x, y), out, (), (need_a, need_b)))
+    return wrap(out)
 
 
 def _explain(fcn, datas, error):
