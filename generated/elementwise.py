@@ -4,7 +4,10 @@
 
 Each rule was derived by SymPy from the forward definition in its docstring and checked
 before it was written: against SymPy's derivative at high precision, against central
-finite differences in float64, at stress points, and at each declared kink.
+finite differences in float64, at stress points, and at each declared kink. A rule that
+selects (numpy.where) runs with NumPy's floating-point warnings off: the branch not
+taken is computed too, and what it does there (exp overflowing where elu passes x
+through, log(0) where power's convention holds) is not about the result.
 """
 
 import numpy
@@ -141,11 +144,12 @@ class PowerBackward(BackwardFcn):
     saves_out = True
 
     def calculate_grads(self, grad, children, out, needs):
-        x, y = children
-        return (
-            x**(y - 1)*grad*y if needs[0] else None,
-            numpy.where((x == 0), 0, numpy.log(x)*grad*out) if needs[1] else None,
-        )
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x, y = children
+            return (
+                x**(y - 1)*grad*y if needs[0] else None,
+                numpy.where((x == 0), 0, numpy.log(x)*grad*out) if needs[1] else None,
+            )
 
 
 # ---- negative ------------------------------------------------------------------------
@@ -998,9 +1002,10 @@ class EluBackward(BackwardFcn):
     saves_out = False
 
     def calculate_grads(self, grad, children, out, needs):
-        x, = children
-        alpha, = self.params
-        return (numpy.where((x > 0), grad, numpy.exp(x)*alpha*grad),)
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x, = children
+            alpha, = self.params
+            return (numpy.where((x > 0), grad, numpy.exp(x)*alpha*grad),)
 
 
 # ---- selu ----------------------------------------------------------------------------
@@ -1023,8 +1028,9 @@ class SeluBackward(BackwardFcn):
     saves_out = False
 
     def calculate_grads(self, grad, children, out, needs):
-        x, = children
-        return (numpy.where((x > 0), 1.0507009873554805*grad, 1.7580993408473768*grad*numpy.exp(x)),)
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x, = children
+            return (numpy.where((x > 0), 1.0507009873554805*grad, 1.7580993408473768*grad*numpy.exp(x)),)
 
 
 # ---- softplus ------------------------------------------------------------------------

@@ -7,7 +7,9 @@ backward classes.
 Each vjp was derived by SymPy from the index expression in its docstring. In the code,
 ``grad_kept`` and ``out_kept`` are the output's gradient and value with the reduced axes
 kept as size 1 (so that they broadcast against ``x``), and ``n`` is the number of
-elements reduced into each output.
+elements reduced into each output. A rule that selects (numpy.where) runs with NumPy's
+floating-point warnings off: the branch not taken is computed too, and what it does
+there (0/0 where the 2-norm's convention holds) is not about the result.
 """
 
 import numpy
@@ -334,7 +336,8 @@ class NormBackward(BackwardFcn):
         axes = tuple(range(x.ndim)) if axis is None else axis
         grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
         out_kept = out if keepdims else _kept(out, axes, x.ndim)
-        return (_shaped(numpy.where((out_kept == 0), 0, grad_kept*x/out_kept), x.shape),)
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):  # see the module's docstring
+            return (_shaped(numpy.where((out_kept == 0), 0, grad_kept*x/out_kept), x.shape),)
 
 
 # ---- softmax -------------------------------------------------------------------------

@@ -5,7 +5,23 @@ The stock NumPyPrinter is close, but prints erf as scalar-only ``math.erf``, Max
 subclass fixes those and refuses what it cannot print.
 """
 
-from sympy import Float, Mul, Pow, Rational, S
+from sympy import (
+    Abs,
+    Float,
+    Heaviside,
+    Max,
+    Min,
+    Mul,
+    Piecewise,
+    Pow,
+    Rational,
+    S,
+    ceiling,
+    floor,
+    preorder_traversal,
+    sign,
+)
+from sympy.logic.boolalg import BooleanFunction
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import precedence
 
@@ -15,6 +31,32 @@ SPECIAL_FUNCTIONS = {"erf": "special.erf"}
 
 class UnprintableError(ValueError):
     pass
+
+
+# Functions whose NumPy forms never raise a floating-point warning (and the logic of
+# conditions: and, or, not).
+QUIET_FUNCTIONS = (Abs, sign, Max, Min, floor, ceiling, Heaviside, Piecewise, BooleanFunction)
+
+
+def select_may_warn(expr):
+    """Whether ``expr``, printed, computes a select (numpy.where) with a branch that can
+    raise a NumPy floating-point warning (a division, a power, a function that overflows
+    or is singular): the select computes that branch where the other is taken, too."""
+    return any(
+        _may_warn(part)
+        for select in expr.atoms(Piecewise)
+        for branch in select.args
+        for part in branch
+    )
+
+
+def _may_warn(expr):
+    for node in preorder_traversal(expr):
+        if node.is_Pow and not (node.exp.is_Integer and node.exp >= 0):
+            return True
+        if node.is_Function and not isinstance(node, QUIET_FUNCTIONS):
+            return True
+    return False
 
 
 class RulePrinter(NumPyPrinter):

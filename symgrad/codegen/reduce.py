@@ -21,7 +21,7 @@ from sympy.simplify.simplify import factor_sum
 
 from symgrad.codegen.check import CheckError
 from symgrad.codegen.derive import cost
-from symgrad.codegen.printer import RulePrinter, UnprintableError, print_numpy
+from symgrad.codegen.printer import RulePrinter, UnprintableError, print_numpy, select_may_warn
 
 X, GRAD = IndexedBase("x", real=True), IndexedBase("grad", real=True)
 KEPT, ELEMENT, OUT_ELEMENT = symbols("o r r2", integer=True)
@@ -77,6 +77,7 @@ class DerivedReduction:
     vjp: sympy.Expr  # the chosen x_bar[o, r], indexed
     code: str  # its array code
     forward_code: str  # the definition as array code (to check the kernel against)
+    quiet: bool = False  # the code selects with a branch that can warn (see select_may_warn)
 
 
 def out_base(reduction):
@@ -239,15 +240,15 @@ def derive_reduction(reduction, check):
     forms = []
     for form in candidates:
         try:
-            lowered = lower(reduction, form)
-            code = print_lowered(with_conventions(reduction, lowered))
+            lowered = with_conventions(reduction, lower(reduction, form))
+            code = print_lowered(lowered)
         except (UnlowerableError, UnprintableError):
             continue
-        forms.append((cost(lowered), code, form))
+        forms.append((cost(lowered), code, form, select_may_warn(lowered)))
     forms.sort(key=lambda entry: entry[:2])
     failure = None
-    for _, code, form in forms:
-        derived = DerivedReduction(reduction, forward, form, code, forward_code)
+    for _, code, form, quiet in forms:
+        derived = DerivedReduction(reduction, forward, form, code, forward_code, quiet)
         try:
             check(derived)
         except CheckError as error:

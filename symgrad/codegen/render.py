@@ -12,7 +12,7 @@ import numpy
 import sympy
 
 from symgrad.codegen.derive import GRAD, OUT
-from symgrad.codegen.printer import print_numpy
+from symgrad.codegen.printer import print_numpy, select_may_warn
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 TEMP_PREFIX = "tmp"
@@ -63,6 +63,22 @@ def _unpack(names, used, source):
     return [f"{targets}{',' if len(names) == 1 else ''} = {source}"]
 
 
+# NOTE: a select (numpy.where) computes every branch everywhere; what the branch not taken
+# does there (exp overflowing where elu passes x through, log(0) where power's convention
+# holds, 0/0 where the 2-norm's does) is not about the result, and NumPy's warnings about
+# it would only mislead. Rules with such a select run with them off; the values are what
+# NumPy gives either way.
+QUIET = 'numpy.errstate(over="ignore", divide="ignore", invalid="ignore")'
+
+
+def quiet(lines, exprs):
+    """Rule lines, run with NumPy's floating-point warnings off where one of ``exprs``
+    computes a select with a branch that can warn."""
+    if not any(select_may_warn(expr) for expr in exprs):
+        return lines
+    return [f"with {QUIET}:", *(f"    {line}" for line in lines)]
+
+
 def elementwise_context(derived, op_functions):
     """The template's view of one derived element-wise op."""
     op = derived.op
@@ -85,6 +101,8 @@ def elementwise_context(derived, op_functions):
             value = f"{by_input[name]} if needs[{place}] else None" if name in by_input else "None"
             grad_lines.append(f"    {value},")
         grad_lines.append(")")
+
+    grad_lines = quiet(grad_lines, vjps.values())
 
     kernel_temps, (kernel_code,) = statements([derived.kernel], op_functions)
     doc_lines = []
@@ -147,6 +165,7 @@ def reduction_context(derived):
         "public_signature": ", ".join(["x", *defaults]),
         "params": _items(names),
         "kernel_lines": reduction.kernel.splitlines(),
+        "quiet": QUIET if derived.quiet else None,
         "forward_doc": sympy.sstr(derived.forward)
         + (f", as {reduction.temperature} -> 0+" if reduction.temperature is not None else ""),
         "vjp_doc": sympy.sstr(derived.vjp),
