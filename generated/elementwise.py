@@ -30,7 +30,7 @@ class AddBackward(BackwardFcn):
 
     __slots__ = ()
     name = "add"
-    forward = staticmethod(add)
+    forward = numpy.add
     differentiable = (True, True)
     saves_inputs = False
     saves_out = False
@@ -56,7 +56,7 @@ class SubtractBackward(BackwardFcn):
 
     __slots__ = ()
     name = "subtract"
-    forward = staticmethod(subtract)
+    forward = numpy.subtract
     differentiable = (True, True)
     saves_inputs = False
     saves_out = False
@@ -82,7 +82,7 @@ class MultiplyBackward(BackwardFcn):
 
     __slots__ = ()
     name = "multiply"
-    forward = staticmethod(multiply)
+    forward = numpy.multiply
     differentiable = (True, True)
     saves_inputs = True
     saves_out = False
@@ -109,7 +109,7 @@ class DivideBackward(BackwardFcn):
 
     __slots__ = ()
     name = "divide"
-    forward = staticmethod(divide)
+    forward = numpy.divide
     differentiable = (True, True)
     saves_inputs = True
     saves_out = True
@@ -138,7 +138,7 @@ class PowerBackward(BackwardFcn):
 
     __slots__ = ()
     name = "power"
-    forward = staticmethod(power)
+    forward = numpy.power
     differentiable = (True, True)
     saves_inputs = True
     saves_out = True
@@ -165,7 +165,7 @@ class NegativeBackward(BackwardFcn):
 
     __slots__ = ()
     name = "negative"
-    forward = staticmethod(negative)
+    forward = numpy.negative
     differentiable = (True,)
     saves_inputs = False
     saves_out = False
@@ -233,7 +233,7 @@ class SqrtBackward(BackwardFcn):
 
     __slots__ = ()
     name = "sqrt"
-    forward = staticmethod(sqrt)
+    forward = numpy.sqrt
     differentiable = (True,)
     saves_inputs = False
     saves_out = True
@@ -257,7 +257,7 @@ class MaximumBackward(BackwardFcn):
 
     __slots__ = ()
     name = "maximum"
-    forward = staticmethod(maximum)
+    forward = numpy.maximum
     differentiable = (True, True)
     saves_inputs = True
     saves_out = False
@@ -286,7 +286,7 @@ class MinimumBackward(BackwardFcn):
 
     __slots__ = ()
     name = "minimum"
-    forward = staticmethod(minimum)
+    forward = numpy.minimum
     differentiable = (True, True)
     saves_inputs = True
     saves_out = False
@@ -314,7 +314,7 @@ class AbsBackward(BackwardFcn):
 
     __slots__ = ()
     name = "abs"
-    forward = staticmethod(abs)
+    forward = numpy.abs
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
@@ -338,7 +338,7 @@ class SignBackward(BackwardFcn):
 
     __slots__ = ()
     name = "sign"
-    forward = staticmethod(sign)
+    forward = numpy.sign
     differentiable = (True,)
     saves_inputs = False
     saves_out = False
@@ -360,7 +360,7 @@ class FloorBackward(BackwardFcn):
 
     __slots__ = ()
     name = "floor"
-    forward = staticmethod(floor)
+    forward = numpy.floor
     differentiable = (True,)
     saves_inputs = False
     saves_out = False
@@ -382,7 +382,7 @@ class CeilBackward(BackwardFcn):
 
     __slots__ = ()
     name = "ceil"
-    forward = staticmethod(ceil)
+    forward = numpy.ceil
     differentiable = (True,)
     saves_inputs = False
     saves_out = False
@@ -460,7 +460,7 @@ class ExpBackward(BackwardFcn):
 
     __slots__ = ()
     name = "exp"
-    forward = staticmethod(exp)
+    forward = numpy.exp
     differentiable = (True,)
     saves_inputs = False
     saves_out = True
@@ -482,7 +482,7 @@ class Expm1Backward(BackwardFcn):
 
     __slots__ = ()
     name = "expm1"
-    forward = staticmethod(expm1)
+    forward = numpy.expm1
     differentiable = (True,)
     saves_inputs = False
     saves_out = True
@@ -504,7 +504,7 @@ class LogBackward(BackwardFcn):
 
     __slots__ = ()
     name = "log"
-    forward = staticmethod(log)
+    forward = numpy.log
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
@@ -527,7 +527,7 @@ class Log2Backward(BackwardFcn):
 
     __slots__ = ()
     name = "log2"
-    forward = staticmethod(log2)
+    forward = numpy.log2
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
@@ -550,7 +550,7 @@ class Log10Backward(BackwardFcn):
 
     __slots__ = ()
     name = "log10"
-    forward = staticmethod(log10)
+    forward = numpy.log10
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
@@ -573,7 +573,7 @@ class Log1pBackward(BackwardFcn):
 
     __slots__ = ()
     name = "log1p"
-    forward = staticmethod(log1p)
+    forward = numpy.log1p
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
@@ -596,7 +596,7 @@ class SinBackward(BackwardFcn):
 
     __slots__ = ()
     name = "sin"
-    forward = staticmethod(sin)
+    forward = numpy.sin
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
@@ -619,7 +619,7 @@ class CosBackward(BackwardFcn):
 
     __slots__ = ()
     name = "cos"
-    forward = staticmethod(cos)
+    forward = numpy.cos
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
@@ -642,7 +642,7 @@ class TanBackward(BackwardFcn):
 
     __slots__ = ()
     name = "tan"
-    forward = staticmethod(tan)
+    forward = numpy.tan
     differentiable = (True,)
     saves_inputs = False
     saves_out = True
@@ -664,7 +664,7 @@ class ArcsinBackward(BackwardFcn):
 
     __slots__ = ()
     name = "arcsin"
-    forward = staticmethod(arcsin)
+    forward = numpy.arcsin
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
@@ -687,7 +687,7 @@ class ArccosBackward(BackwardFcn):
 
     __slots__ = ()
     name = "arccos"
-    forward = staticmethod(arccos)
+    forward = numpy.arccos
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
@@ -710,7 +710,7 @@ class ArctanBackward(BackwardFcn):
 
     __slots__ = ()
     name = "arctan"
-    forward = staticmethod(arctan)
+    forward = numpy.arctan
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
@@ -734,7 +734,7 @@ class Arctan2Backward(BackwardFcn):
 
     __slots__ = ()
     name = "arctan2"
-    forward = staticmethod(arctan2)
+    forward = numpy.arctan2
     differentiable = (True, True)
     saves_inputs = True
     saves_out = False
@@ -761,7 +761,7 @@ class SinhBackward(BackwardFcn):
 
     __slots__ = ()
     name = "sinh"
-    forward = staticmethod(sinh)
+    forward = numpy.sinh
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
@@ -784,7 +784,7 @@ class CoshBackward(BackwardFcn):
 
     __slots__ = ()
     name = "cosh"
-    forward = staticmethod(cosh)
+    forward = numpy.cosh
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
@@ -807,7 +807,7 @@ class TanhBackward(BackwardFcn):
 
     __slots__ = ()
     name = "tanh"
-    forward = staticmethod(tanh)
+    forward = numpy.tanh
     differentiable = (True,)
     saves_inputs = False
     saves_out = True
@@ -829,7 +829,7 @@ class ArcsinhBackward(BackwardFcn):
 
     __slots__ = ()
     name = "arcsinh"
-    forward = staticmethod(arcsinh)
+    forward = numpy.arcsinh
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
@@ -852,7 +852,7 @@ class ArccoshBackward(BackwardFcn):
 
     __slots__ = ()
     name = "arccosh"
-    forward = staticmethod(arccosh)
+    forward = numpy.arccosh
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
@@ -875,7 +875,7 @@ class ArctanhBackward(BackwardFcn):
 
     __slots__ = ()
     name = "arctanh"
-    forward = staticmethod(arctanh)
+    forward = numpy.arctanh
     differentiable = (True,)
     saves_inputs = True
     saves_out = False

@@ -12,7 +12,7 @@ import pytest
 import sympy
 
 import symgrad.codegen.__main__ as cli
-from symgrad.codegen import generate
+from symgrad.codegen import generate, render
 from symgrad.codegen.check import Checker, CheckError
 from symgrad.codegen.derive import OUT, bind_functions, derive_op
 from symgrad.codegen.evaluate import Evaluator
@@ -189,3 +189,30 @@ def test_generated_code_is_plain_numpy(sources):
         for banned in ("import sympy", "import jinja2", "import math\n", "mpmath"):
             assert banned not in text, (name, banned)
     assert np is not None
+
+
+@pytest.mark.parametrize(
+    ("code", "inputs", "ufunc"),
+    [
+        ("x*y", ("x", "y"), "numpy.multiply"),
+        ("y*x", ("x", "y"), None),  # the arguments in another order
+        ("-x", ("x",), "numpy.negative"),
+        ("numpy.arctan2(y, x)", ("y", "x"), "numpy.arctan2"),
+        ("numpy.maximum(0, x)", ("x",), None),  # a constant argument
+        ("special.erf(x)", ("x",), None),
+        ("numpy.where(x, x, x)", ("x",), None),  # not a ufunc
+    ],
+)
+def test_a_kernel_that_is_one_ufunc_binds_it(code, inputs, ufunc):
+    assert render.ufunc_of(code, inputs) == ufunc
+
+
+def test_bound_ufunc_forwards_compute_their_kernels():
+    from symgrad.generated import elementwise
+
+    for op in OPS:
+        cls = getattr(elementwise, op.class_name)
+        if isinstance(cls.forward, np.ufunc):
+            args = [np.linspace(0.1, 0.9, 5) + k for k in range(len(op.inputs))]
+            kernel = getattr(elementwise, op.name)
+            np.testing.assert_array_equal(cls.forward(*args), kernel(*args), err_msg=op.name)

@@ -5,6 +5,7 @@ All the symbolic work is done before this point; here expressions become stateme
 """
 
 import ast
+import re
 from pathlib import Path
 
 import jinja2
@@ -79,6 +80,31 @@ def quiet(lines, exprs):
     return [f"with {QUIET}:", *(f"    {line}" for line in lines)]
 
 
+# Printed kernels that are one NumPy operator on the op's inputs, in order: the ufunc.
+OPERATOR_UFUNCS = {
+    "{0} + {1}": "numpy.add",
+    "{0} - {1}": "numpy.subtract",
+    "{0}*{1}": "numpy.multiply",
+    "{0}/{1}": "numpy.divide",
+    "{0}**{1}": "numpy.power",
+    "-{0}": "numpy.negative",
+}
+
+
+def ufunc_of(code, inputs):
+    """The name of the NumPy ufunc that a kernel's printed return value applies to the
+    op's inputs, in order, or None. The class binds that ufunc as its forward: the
+    same computation without a Python call per op."""
+    for template, name in OPERATOR_UFUNCS.items():
+        if template.count("{") == len(inputs) and code == template.format(*inputs):
+            return name
+    call = re.fullmatch(r"numpy\.(\w+)\((.*)\)", code)
+    if not call or call.group(2) != ", ".join(inputs):
+        return None
+    name = call.group(1)
+    return f"numpy.{name}" if isinstance(getattr(numpy, name, None), numpy.ufunc) else None
+
+
 def elementwise_context(derived, op_functions):
     """The template's view of one derived element-wise op."""
     op = derived.op
@@ -120,6 +146,8 @@ def elementwise_context(derived, op_functions):
         "signature": ", ".join((*op.inputs, *params)),
         "kernel_doc": f"{sympy.sstr(derived.forward)}, on NumPy arrays.",
         "kernel_lines": [*kernel_temps, f"return {kernel_code}"],
+        "forward_binding": (not kernel_temps and not params and ufunc_of(kernel_code, op.inputs))
+        or f"staticmethod({op.name})",
         "forward_doc": f"out = {sympy.sstr(derived.forward)}",
         "doc_lines": doc_lines,
         "differentiable": tuple(name in op.grad_inputs for name in op.inputs),
