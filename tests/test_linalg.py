@@ -143,3 +143,23 @@ def test_contract_plans_per_layout():
     np.testing.assert_allclose(second, want, rtol=1e-12)
     again = einsum_spec.contract(spec, a, b)  # from the cache
     np.testing.assert_allclose(again, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("layout", ["gnck", "gckn", "gkcn", "gnkc"])
+def test_contract_gives_the_memory_order_asked_for(layout):
+    # the batch letter g first, then either operand's free letters, in any order
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((4, 2, 3))  # n g o
+    b = rng.standard_normal((2, 3, 6, 7))  # g o c k
+    spec = "ngo,gock->ngck"
+    got = einsum_spec.contract_keeping(spec, a, b, layout)[0]
+    np.testing.assert_allclose(got, np.einsum(spec, a, b), rtol=1e-12)
+    output = "ngck"
+    in_memory_order = got.transpose([output.index(c) for c in layout])
+    assert in_memory_order.flags.c_contiguous
+
+
+def test_contract_refuses_a_layout_no_product_gives():
+    a, b = np.ones((4, 2, 3)), np.ones((2, 3, 6))
+    with pytest.raises(ValueError, match="no product gives the layout"):
+        einsum_spec.contract_keeping("ngo,goc->ngc", a, b, "ngc")  # batch g not outermost
