@@ -20,13 +20,20 @@ from symgrad import einsum_spec
 from symgrad.function import BackwardFcn
 
 
-def pad(x, padding, value):
-    """``x`` with ``padding[i]`` elements of ``value`` before and after spatial axis i."""
-    if not any(padding):
+def pad(x, padding, value, batch_inner=False):
+    """``x`` with ``padding[i]`` elements of ``value`` before and after spatial axis i;
+    with ``batch_inner``, laid out with the batch innermost (a copy even without
+    padding, unless ``x`` has that layout already)."""
+    relayout = batch_inner and x.strides[0] != x.itemsize
+    if not any(padding) and not relayout:
         return x
     # NOTE: not numpy.pad, whose general machinery costs 3x this on small inputs
     shape = (*x.shape[:2], *(n + 2 * p for n, p in zip(x.shape[2:], padding)))
-    padded = numpy.full(shape, value, dtype=x.dtype)
+    if batch_inner:
+        padded = numpy.full((*shape[1:], shape[0]), value, dtype=x.dtype)
+        padded = padded.transpose(x.ndim - 1, *range(x.ndim - 1))
+    else:
+        padded = numpy.full(shape, value, dtype=x.dtype)
     padded[(..., *(slice(p, p + n) for p, n in zip(padding, x.shape[2:])))] = x
     return padded
 
@@ -163,12 +170,12 @@ def _arrays_only(*values):
 
 # ---- convolution ---------------------------------------------------------------------
 # The contraction of the grouped window with the grouped weight, and its derived vjps,
-# per number of spatial axes: (forward, d weight, d window, d bias, the memory order of
-# d window's result, outermost letter first, that its scatter-add runs fastest over).
+# per number of spatial axes: (forward, d weight, d window, d bias, then the batch-inner
+# memory orders, outermost letter first, of the output and of the window).
 CONVOLUTION_SPECS = {
-    1: ('ngcsk,gock->ngos', 'ngos,ngcsk->gock', 'ngos,gock->ngcsk', 'ngos->go', 'gcksn'),
-    2: ('ngcstkl,gockl->ngost', 'ngost,ngcstkl->gockl', 'ngost,gockl->ngcstkl', 'ngost->go', 'gcklstn'),
-    3: ('ngcstuklm,gocklm->ngostu', 'ngostu,ngcstuklm->gocklm', 'ngostu,gocklm->ngcstuklm', 'ngostu->go', 'gcklmstun'),
+    1: ('ngcsk,gock->ngos', 'ngos,ngcsk->gock', 'ngos,gock->ngcsk', 'ngos->go', 'gosn', 'gcksn'),
+    2: ('ngcstkl,gockl->ngost', 'ngost,ngcstkl->gockl', 'ngost,gockl->ngcstkl', 'ngost->go', 'gostn', 'gcklstn'),
+    3: ('ngcstuklm,gocklm->ngostu', 'ngostu,ngcstuklm->gocklm', 'ngostu,gocklm->ngcstuklm', 'ngostu->go', 'gostun', 'gcklmstun'),
 }
 
 
@@ -180,10 +187,17 @@ def convolution(x, w, b, stride, padding, dilation, groups):
 
 def convolution_saving(x, w, b, stride, padding, dilation, groups):
     """convolution(), and its window as the product read it (the im2col copy), for the
-    weight's gradient."""
-    window = _grouped(windows(pad(x, padding, 0.0), w.shape[2:], stride, dilation), groups)
-    spec = CONVOLUTION_SPECS[x.ndim - 2][0]
-    out, window, _ = einsum_spec.contract_keeping(spec, window, _grouped(w, groups, 0))
+    weight's gradient. Where rows of positions are short, the input is first laid out
+    with the batch innermost, and so are the copy and the output (see batch_inner_pays)."""
+    kernel = w.shape[2:]
+    out_last = (x.shape[-1] + 2 * padding[-1] - dilation[-1] * (kernel[-1] - 1) - 1) // stride[-1] + 1
+    batch_inner = batch_inner_pays(x.shape[0], out_last, kernel, stride[-1])
+    padded = pad(x, padding, 0.0, batch_inner)
+    window = _grouped(windows(padded, kernel, stride, dilation), groups)
+    spec, *_, out_layout, _ = CONVOLUTION_SPECS[x.ndim - 2]
+    out, window, _ = einsum_spec.contract_keeping(
+        spec, window, _grouped(w, groups, 0), out_layout if batch_inner else None
+    )
     if b is not None:
         # out is (n, g, o, *spatial): the bias (g, o) broadcast over the batch and positions
         bias = b.reshape(groups, -1, *(1,) * (x.ndim - 2))
@@ -218,7 +232,7 @@ class ConvolutionBackward(BackwardFcn):
         x, w, b = children
         _arrays_only(grad, x, w)
         stride, padding, dilation, groups = self.params
-        _, weight_spec, window_spec, bias_spec, scatter_layout = CONVOLUTION_SPECS[x.ndim - 2]
+        _, weight_spec, window_spec, bias_spec, _, scatter_layout = CONVOLUTION_SPECS[x.ndim - 2]
         grad = _grouped(grad, groups)
         grad_w = grad_x = grad_b = None
         if needs[2]:

@@ -183,6 +183,11 @@ def _plan(spec, a, b, layout=None):
     free_a = [c for c in term_a if c not in term_b]
     free_b = [c for c in term_b if c not in term_a]
     sizes = {**dict(zip(term_a, a.shape)), **dict(zip(term_b, b.shape))}
+    # the summed letters in the order the larger operand holds them in memory (outermost
+    # first), so that its matrix can be a view of it (a saved im2col copy, say)
+    big, big_term = (a, term_a) if numpy.size(a) >= numpy.size(b) else (b, term_b)
+    strides = dict(zip(big_term, numpy.abs(big.strides)))
+    summed.sort(key=lambda c: -strides[c])
     if layout is None:
         swap = _right_side_first(a, b, term_a, term_b, free_a, free_b, summed, sizes)
     else:

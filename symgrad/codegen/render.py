@@ -281,17 +281,16 @@ def contraction_context(op):
 SPATIAL_LETTERS, KERNEL_LETTERS = "stu", "klm"
 
 
-def _scatter_layout(spec):
-    """The memory order, outermost letter first, in which a contraction's window gradient
-    is computed for the scatter-add that follows (the adjoint of the gather, one kernel
-    offset at a time): the kernel letters outside the positions, so that each offset's
-    gradient is one block, and the batch letter n innermost, so that the rows the
-    scatter adds run over positions and batch together (a row of positions alone is a
-    few elements long)."""
-    window_term = spec.split(",")[0]
-    kernel = "".join(c for c in window_term if c in KERNEL_LETTERS)
-    spatial = "".join(c for c in window_term if c in SPATIAL_LETTERS)
-    others = "".join(c for c in window_term if c not in kernel + spatial + "n")
+def _batch_inner(term):
+    """A window op's letters (one operand's, or the output's) in the memory order its
+    batch-inner layout has, outermost first: the kernel letters outside the positions,
+    so that each kernel offset's part is one block, and the batch letter n innermost,
+    so that a pass over positions runs over the batch with them (a row of positions
+    alone is a few elements long). The im2col gather and the scatter-add of its adjoint
+    run fastest in it."""
+    kernel = "".join(c for c in term if c in KERNEL_LETTERS)
+    spatial = "".join(c for c in term if c in SPATIAL_LETTERS)
+    others = "".join(c for c in term if c not in kernel + spatial + "n")
     return others + kernel + spatial + "n"
 
 
@@ -325,7 +324,8 @@ def window_context(op, mean_code):
             window_spec, _, _ = einsum_spec.vjp_plan(inputs, output, 0)
             # the added term broadcast to the output: its vjp sums the other letters away
             bias_spec, _, _ = einsum_spec.vjp_plan([op.bias], output, 0)
-            specs.append((rank, (spec, weight_spec, window_spec, bias_spec, _scatter_layout(spec))))
+            layouts = (_batch_inner(output), _batch_inner(inputs[0]))
+            specs.append((rank, (spec, weight_spec, window_spec, bias_spec, *layouts)))
         context["specs"] = specs
     elif op.reduce == "mean":
         context["doc"] = "out[n, c, s] = the mean of x_padded[n, c, s*stride + k*dilation] over k"
