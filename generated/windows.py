@@ -133,19 +133,23 @@ def offsets(window, rank):
         yield offset, window[(..., *offset)]
 
 
-# NOTE: measured on x86-64 with NumPy 2.4: a scatter-add pass costs ~20 ns per row of
-# contiguous elements it adds (and ~0.3 ns an element), and computing the window's
-# gradient with the batch innermost costs two transposing copies (grad in, the input's
-# gradient back to the input's layout), ~10 ns an element of the input's gradient.
+# NOTE: measured on x86-64 with NumPy 2.4: a gather (im2col) or scatter-add pass costs
+# ~20 ns per row of contiguous elements it copies or adds (and ~0.3 ns an element), and
+# laying an input out with the batch innermost, and its gradient back, costs two
+# transposing copies, ~10 ns an element of the input.
 ROW_NS = 20
 COPY_NS = 10
 
 
-def batch_inner_pays(n, out_last, kernel, stride_last):
-    """Whether the window's gradient is better scattered laid out with the batch
-    innermost (rows of batch x positions, merged when the last stride is 1) than in the
-    input's layout (rows as long as the last output axis): whether the rows it saves,
-    over all ``kernel`` offsets, cost more than its copies (per element of the input)."""
+def batch_inner_pays(x, out_last, kernel, stride_last):
+    """Whether a convolution of ``x`` runs better with the batch innermost (rows of
+    batch x positions, merged when the last stride is 1) than in x's layout (rows as
+    long as the last output axis, ``out_last``): always when x has that layout already
+    (the layer before chose it: nothing to copy), else when the rows it saves over all
+    ``kernel`` offsets cost more than its copies."""
+    n = x.shape[0]
+    if n > 1 and x.strides[0] == x.itemsize:
+        return True
     rows_now = max(out_last, 1)
     rows_then = max(n * out_last if stride_last == 1 else n, 1)
     offsets = int(numpy.prod(kernel))
@@ -191,7 +195,7 @@ def convolution_saving(x, w, b, stride, padding, dilation, groups):
     with the batch innermost, and so are the copy and the output (see batch_inner_pays)."""
     kernel = w.shape[2:]
     out_last = (x.shape[-1] + 2 * padding[-1] - dilation[-1] * (kernel[-1] - 1) - 1) // stride[-1] + 1
-    batch_inner = batch_inner_pays(x.shape[0], out_last, kernel, stride[-1])
+    batch_inner = batch_inner_pays(x, out_last, kernel, stride[-1])
     padded = pad(x, padding, 0.0, batch_inner)
     window = _grouped(windows(padded, kernel, stride, dilation), groups)
     spec, *_, out_layout, _ = CONVOLUTION_SPECS[x.ndim - 2]
@@ -240,7 +244,7 @@ class ConvolutionBackward(BackwardFcn):
         if needs[0]:
             # the window's gradient, scattered with the batch innermost where that pays,
             # else in the layout the cheapest product gives
-            batch_inner = batch_inner_pays(grad.shape[0], grad.shape[-1], w.shape[2:], stride[-1])
+            batch_inner = batch_inner_pays(x, grad.shape[-1], w.shape[2:], stride[-1])
             grad_window, _, _ = einsum_spec.contract_keeping(
                 window_spec, grad, _grouped(w, groups, 0), scatter_layout if batch_inner else None
             )
