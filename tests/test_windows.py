@@ -233,3 +233,37 @@ def test_conv_bias_of_another_dtype_promotes_as_numpy(bias_dtype):
     out = convolution.conv1d(x, w, b)
     assert out.dtype == np.result_type(np.float32, bias_dtype)
     np.testing.assert_array_equal(out.data, np.broadcast_to((4.0 + b)[:, None], (1, 3, 3)))
+
+
+def test_batch_inner_layout_is_kept_and_chosen_by_its_estimate():
+    nchw = np.zeros((64, 6, 14, 14), dtype=np.float32)
+    batch_inner = np.zeros((6, 14, 14, 64), dtype=np.float32).transpose(3, 0, 1, 2)
+    # already laid out so: kept, whatever the sizes
+    assert windows.batch_inner_pays(batch_inner, 56, (3, 3), 2)
+    # short rows of positions (LeNet's second convolution): worth the copies
+    assert windows.batch_inner_pays(nchw, 10, (5, 5), 1)
+    # long rows, or a batch of one: not
+    assert not windows.batch_inner_pays(np.zeros((8, 16, 56, 56)), 56, (3, 3), 1)
+    assert not windows.batch_inner_pays(np.zeros((1, 6, 14, 14)), 10, (5, 5), 1)
+
+
+def test_convolutions_in_a_row_keep_the_batch_innermost(monkeypatch):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) for s in ((8, 3, 12, 12), (4, 3, 3, 3), (5, 4, 3, 3))]
+
+    def run():
+        x, w1, w2 = (sg.tensor(a, requires_grad=True) for a in arrays)
+        h = sg.relu(convolution.conv2d(x, w1, padding=1))
+        y = convolution.conv2d(h, w2)
+        (y * y).sum().backward()
+        return h, y, [t.grad for t in (x, w1, w2)]
+
+    h, y, grads = run()
+    assert h.data.strides[0] == h.data.itemsize  # the first chose it, the second kept it
+    assert y.data.strides[0] == y.data.itemsize
+    assert grads[0].flags.c_contiguous  # the input's gradient back in the input's layout
+    monkeypatch.setattr(windows, "batch_inner_pays", lambda *args: False)
+    h, y, want = run()
+    assert h.data.flags.c_contiguous or h.data.strides[0] != h.data.itemsize
+    for got, expected in zip(grads, want, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
