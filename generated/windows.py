@@ -38,12 +38,16 @@ def pad(x, padding, value, batch_inner=False):
     return padded
 
 
+def out_length(size, kernel, stride, padding, dilation):
+    """The number of windows along an axis of ``size`` (PyTorch's output length)."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
 def windows(x, kernel, stride, dilation):
     """The view ``window[n, c, s..., k...] = x[n, c, s*stride + k*dilation]``."""
     spatial = x.shape[2:]
     out = tuple(
-        (size - d * (k - 1) - 1) // s + 1
-        for size, k, s, d in zip(spatial, kernel, stride, dilation)
+        out_length(size, k, s, 0, d) for size, k, s, d in zip(spatial, kernel, stride, dilation)
     )
     strides = (
         *x.strides[:2],
@@ -194,7 +198,7 @@ def convolution_saving(x, w, b, stride, padding, dilation, groups):
     weight's gradient. Where rows of positions are short, the input is first laid out
     with the batch innermost, and so are the copy and the output (see batch_inner_pays)."""
     kernel = w.shape[2:]
-    out_last = (x.shape[-1] + 2 * padding[-1] - dilation[-1] * (kernel[-1] - 1) - 1) // stride[-1] + 1
+    out_last = out_length(x.shape[-1], kernel[-1], stride[-1], padding[-1], dilation[-1])
     batch_inner = batch_inner_pays(x, out_last, kernel, stride[-1])
     padded = pad(x, padding, 0.0, batch_inner)
     window = _grouped(windows(padded, kernel, stride, dilation), groups)

@@ -221,6 +221,7 @@ def _accumulate_into_leaves(pairs):
             grad = _as_array(grad)
         if grad.dtype != leaf.data.dtype:
             grad = grad.astype(leaf.data.dtype)
+        # NOTE: a fresh array (the common case) is handed out without calling _own
         if grad.base is not None or not grad.flags.writeable or id(grad) in stored:
             grad = _own(grad, stored)
         stored.add(id(grad))
