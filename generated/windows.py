@@ -24,7 +24,7 @@ def pad(x, padding, value, batch_inner=False):
     """``x`` with ``padding[i]`` elements of ``value`` before and after spatial axis i;
     with ``batch_inner``, laid out with the batch innermost (a copy even without
     padding, unless ``x`` has that layout already)."""
-    relayout = batch_inner and x.strides[0] != x.itemsize
+    relayout = batch_inner and not batch_is_inner(x)
     if not any(padding) and not relayout:
         return x
     # NOTE: not numpy.pad, whose general machinery costs 3x this on small inputs
@@ -36,6 +36,11 @@ def pad(x, padding, value, batch_inner=False):
         padded = numpy.full(shape, value, dtype=x.dtype)
     padded[(..., *(slice(p, p + n) for p, n in zip(padding, x.shape[2:])))] = x
     return padded
+
+
+def batch_is_inner(x):
+    """Whether ``x`` (a batch of more than one) has the batch innermost in memory."""
+    return x.shape[0] > 1 and x.strides[0] == x.itemsize
 
 
 def out_length(size, kernel, stride, padding, dilation):
@@ -151,9 +156,9 @@ def batch_inner_pays(x, out_last, kernel, stride_last):
     long as the last output axis, ``out_last``): always when x has that layout already
     (the layer before chose it: nothing to copy), else when the rows it saves over all
     ``kernel`` offsets cost more than its copies."""
-    n = x.shape[0]
-    if n > 1 and x.strides[0] == x.itemsize:
+    if batch_is_inner(x):
         return True
+    n = x.shape[0]
     rows_now = max(out_last, 1)
     rows_then = max(n * out_last if stride_last == 1 else n, 1)
     offsets = int(numpy.prod(kernel))

@@ -282,7 +282,7 @@ def check_windows(source, seed=0):
     namespace = {}
     exec(source, namespace)
     rng = numpy.random.default_rng(seed)
-    for config in _both_scatter_layouts(namespace, window_configs()):
+    for config in _both_layouts(namespace, window_configs()):
         stride, padding, dilation = config["stride"], config["padding"], config["dilation"]
         groups, kernel = config["groups"], config["kernel"]
         x = rng.standard_normal((2, 2 * groups, *config["size"]))
@@ -317,10 +317,10 @@ def check_windows(source, seed=0):
                     raise CheckError(op.name, ("x", "w", "b")[place], config, message)
 
 
-def _both_scatter_layouts(namespace, configs):
-    """Each configuration twice, the convolution's input gradient scattered in the input's
-    layout and with the batch innermost (the rendered rule picks one by a cost estimate;
-    both must be right), the choice named in the configuration."""
+def _both_layouts(namespace, configs):
+    """Each configuration twice, the convolution run in the input's layout and with the
+    batch innermost, forward and backward (the rendered code picks one by a cost
+    estimate; both must be right), the choice named in the configuration."""
     for config in configs:
         for batch_inner in (False, True):
             namespace["batch_inner_pays"] = lambda *args, choice=batch_inner: choice
