@@ -918,7 +918,7 @@ def sigmoid(x):
 class SigmoidBackward(BackwardFcn):
     """sigmoid: out = 1/(1 + exp(-x))
     evaluated as Piecewise((1, x >= 0), (exp(-Abs(x)), True))/(1 + exp(-Abs(x)))
-    grad_x = -grad*out*(out - 1)
+    grad_x = grad*out*(1 - out)
     """
 
     __slots__ = ()
@@ -1042,18 +1042,19 @@ def softplus(x):
 class SoftplusBackward(BackwardFcn):
     """softplus: out = log(exp(x) + 1)
     evaluated as log1p(exp(-Abs(x))) + Max(0, x)
-    grad_x = grad*(1 - exp(-out))
+    grad_x = grad*exp(-out + x)
     """
 
     __slots__ = ()
     name = "softplus"
     forward = staticmethod(softplus)
     differentiable = (True,)
-    saves_inputs = False
+    saves_inputs = True
     saves_out = True
 
     def calculate_grads(self, grad, children, out, needs):
-        return ((1 - special.inplace(numpy.exp, -out))*grad,)
+        x, = children
+        return (special.inplace(numpy.exp, -out + x)*grad,)
 
 
 # ---- gelu ----------------------------------------------------------------------------
@@ -1089,7 +1090,7 @@ def silu(x):
 
 class SiluBackward(BackwardFcn):
     """silu: out = x*sigmoid(x)
-    grad_x = grad*(-out*(sigmoid(x) - 1) + sigmoid(x))
+    grad_x = grad*(-out*sigmoid(x) + out + sigmoid(x))
     """
 
     __slots__ = ()
@@ -1102,4 +1103,4 @@ class SiluBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         tmp0 = sigmoid(x)
-        return (((1 - tmp0)*out + tmp0)*grad,)
+        return ((-out*tmp0 + out + tmp0)*grad,)

@@ -5,7 +5,7 @@ into the runtime with its generated backward class."""
 
 import numpy
 
-from symgrad.generated import elementwise, reductions, structural
+from . import elementwise, reductions, structural
 from symgrad.tensor import apply
 
 

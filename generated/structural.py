@@ -11,7 +11,7 @@ dot-product test covers them through the ops that call them.
 import numpy
 
 from symgrad.function import BackwardFcn
-from symgrad.generated.unbroadcast import unbroadcast
+from .unbroadcast import unbroadcast
 
 
 def pad_interior(pad_width, shape):

@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy
+from sympy.codegen.cfunctions import expm1, log1p
 
 import symgrad.codegen.__main__ as cli
 from symgrad.codegen import generate, render
-from symgrad.codegen.check import Checker, CheckError
-from symgrad.codegen.derive import OUT, bind_functions, derive_op
-from symgrad.codegen.evaluate import Evaluator
+from symgrad.codegen.pipeline import ElementwisePipeline
+from symgrad.codegen.symbols import GRAD, OUT
+from symgrad.codegen.verify.policy import CheckError
 from symgrad.ops.elementwise import OPS
 from symgrad.ops.spec import Elementwise, Kink
 
@@ -63,23 +64,25 @@ def test_generation_is_byte_identical_across_hash_seeds(seed):
 
 
 @functools.cache
-def derived_table():
-    """Every row derived once (the op functions and kernels a checker may call)."""
-    evaluator, functions = Evaluator(), {}
+def pipeline_through(name):
+    """The element-wise pipeline with every row before ``name`` verified, and ``name``'s
+    row started: its points and its reference, no rule chosen yet."""
+    pipeline = ElementwisePipeline("the test")
     for row in OPS:
-        derive_op(row, functions, evaluator)
-    return functions, evaluator
+        if row.name == name:
+            return pipeline, pipeline.start(row)
+        pipeline.add(row)
+    raise KeyError(name)
 
 
-def checker_for(op):
-    functions, evaluator = derived_table()
-    forward = bind_functions(op.forward, functions)
-    kernel = bind_functions(op.kernel, functions) if op.kernel is not None else forward
-    return Checker(op, forward, kernel, evaluator)
+def check(name, rule, input_name="x"):
+    """Render ``rule`` into ``name``'s class and verify that class, as generation does."""
+    pipeline, state = pipeline_through(name)
+    pipeline.check(state, input_name, rule)
 
 
-def test_checker_accepts_the_true_rule():
-    checker_for(BY_NAME["sigmoid"]).check_rule("x", OUT * (1 - OUT))
+def test_the_pipeline_accepts_the_true_rule():
+    check("sigmoid", OUT * (1 - OUT))
 
 
 @pytest.mark.parametrize(
@@ -91,9 +94,9 @@ def test_checker_accepts_the_true_rule():
         ("exp", OUT + 1e-9, "SymPy's derivative"),
     ],
 )
-def test_checker_rejects_a_wrong_rule_naming_op_input_and_point(name, wrong_rule, says):
+def test_the_pipeline_rejects_a_wrong_rule_naming_op_input_and_point(name, wrong_rule, says):
     with pytest.raises(CheckError) as caught:
-        checker_for(BY_NAME[name]).check_rule("x", wrong_rule)
+        check(name, wrong_rule)
     message = str(caught.value)
     assert message.startswith(f"{name}: d/dx ")
     assert says in message
@@ -101,18 +104,78 @@ def test_checker_rejects_a_wrong_rule_naming_op_input_and_point(name, wrong_rule
     assert caught.value.op == name and caught.value.input_name == "x"
 
 
-def test_checker_rejects_a_rule_that_breaks_a_kink_convention():
+def test_the_pipeline_rejects_a_rule_that_breaks_a_kink_convention():
     # Right everywhere but at 0, where relu's declared derivative is 0.
     rule = sympy.Piecewise((1, x >= 0), (0, True))
     with pytest.raises(CheckError, match=r"relu: d/dx gives 1.0 at a kink, the convention is 0"):
-        checker_for(BY_NAME["relu"]).check_rule("x", rule)
+        check("relu", rule)
 
 
-def test_checker_rejects_an_inaccurate_form_at_stress_points():
+def test_the_pipeline_rejects_an_inaccurate_form_at_stress_points():
     # Equal to softplus' derivative mathematically, but nan at x = 1000 in float64.
     rule = sympy.exp(x) / (1 + sympy.exp(x))
-    with pytest.raises(CheckError, match=r"softplus: d/dx float64 rule is nan.*x=1000.0"):
-        checker_for(BY_NAME["softplus"]).check_rule("x", rule)
+    with pytest.raises(CheckError, match=r"softplus: d/dx rule .*x=1000.0"):
+        check("softplus", rule)
+
+
+def test_the_pipeline_rejects_a_form_that_loses_relative_precision():
+    # 1 - exp(-out) cancels where out is tiny: 2e-4 off at x = -30, 0 below -38, while
+    # the true value (sigmoid(x), ~4e-18 at -40) is a perfectly good float64.
+    with pytest.raises(CheckError, match=r"softplus: d/dx rule is .*x=-40.0"):
+        check("softplus", 1 - sympy.exp(-OUT))
+    check("softplus", -expm1(-OUT))  # the same function without the cancellation
+
+
+def test_what_is_checked_is_the_rendered_text(monkeypatch):
+    # The rule is right as an expression; only its rendered code is wrong.
+    printed = render.statements
+
+    def sabotaged(exprs, op_functions):
+        temps, codes = printed(exprs, op_functions)
+        rules = any(expr.has(GRAD) for expr in exprs)  # not the kernel's statements
+        return temps, [f"{code}*1.001" if rules else code for code in codes]
+
+    monkeypatch.setattr(render, "statements", sabotaged)
+    pipeline, state = pipeline_through("sigmoid")
+    with pytest.raises(CheckError, match=r"^sigmoid: d/dx rule is .* at \(x="):
+        pipeline.check(state, "x", OUT * (1 - OUT))
+
+
+def test_a_class_that_saves_too_little_fails_verification(monkeypatch):
+    # The rule reads out, but the class would not keep it: the engine would hand it None.
+    context = render.elementwise_context
+
+    def forgetful(derived, op_functions):
+        return {**context(derived, op_functions), "saves_out": False}
+
+    monkeypatch.setattr(render, "elementwise_context", forgetful)
+    pipeline, state = pipeline_through("sigmoid")
+    with pytest.raises(CheckError, match=r"^sigmoid: d/dx rule raises TypeError"):
+        pipeline.check(state, "x", OUT * (1 - OUT))
+
+
+y = sympy.Symbol("y", real=True)
+LOGADDEXP = Elementwise(
+    "logaddexp_test",
+    sympy.log(sympy.exp(x) + sympy.exp(y)),
+    inputs=("x", "y"),
+    kernel=sympy.Max(x, y) + log1p(sympy.exp(-sympy.Abs(x - y))),
+)
+
+
+def test_an_op_of_two_inputs_reuses_its_output_through_a_subexpression():
+    # The sum of exponentials is exp(out): the rule exp(x - out) is finite at x = 1000,
+    # where the definition's own derivative is inf/inf.
+    pipeline = generate.derive_elementwise((LOGADDEXP,))
+    rules = pipeline.states[0].rules
+    assert sympy.simplify(rules["x"] - sympy.exp(x - OUT)) == 0
+    assert sympy.simplify(rules["y"] - sympy.exp(y - OUT)) == 0
+
+
+def test_an_unstable_kernel_of_two_inputs_stops_generation():
+    unstable = Elementwise(LOGADDEXP.name, LOGADDEXP.forward, inputs=("x", "y"))
+    with pytest.raises(CheckError, match=r"^logaddexp_test: forward is inf.*x=1000.0"):
+        generate.derive_elementwise((unstable,))
 
 
 BROKEN_TABLES = {
@@ -174,10 +237,10 @@ def test_reductions_are_derived_by_delta_summation_and_reuse_the_output():
 
 
 def test_sigmoid_and_tanh_reuse_their_output():
-    derived, _ = generate.derive_elementwise(
+    pipeline = generate.derive_elementwise(
         tuple(op for op in OPS if op.name in ("sigmoid", "tanh", "exp"))
     )
-    rules = {d.op.name: d.rules["x"] for d in derived}
+    rules = {state.op.name: state.rules["x"] for state in pipeline.states}
     assert sympy.simplify(rules["sigmoid"] - OUT * (1 - OUT)) == 0
     assert sympy.simplify(rules["tanh"] - (1 - OUT**2)) == 0
     assert rules["exp"] == OUT

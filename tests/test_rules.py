@@ -1,12 +1,13 @@
-"""Every generated element-wise rule against independent references, parametrized from
-the op table: a new row is tested without a new test.
+"""Every generated element-wise class against an independent reference, parametrized
+from the op table: a new row is tested without a new test.
 
-The references are computed here from the row's forward definition alone (SymPy's own
-derivative, evaluated with mpmath), or from the generated forward by finite differences;
-nothing the generator chose is trusted.
+The checks are the generator's own (``symgrad.codegen.verify``: the same points,
+tolerances and warning policy, so a row that generates passes here and the reverse),
+run on the checked-in class; the reference is computed here from the row's forward
+definition alone (SymPy's own derivative, evaluated with mpmath), and the public
+functions are compared with finite differences; nothing the generator chose is trusted.
 """
 
-import warnings
 import zlib
 
 import mpmath
@@ -16,12 +17,11 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 import symgrad as sg
+from symgrad.codegen.verify import elementwise as verify
 from symgrad.generated import elementwise as generated
 from symgrad.ops.elementwise import OPS
 
 BY_NAME = {op.name: op for op in OPS}
-STRESS = (0.0, 40.0, -40.0, 700.0, -700.0, 1000.0, -1000.0)
-CLEARANCE = 0.05
 
 
 def definition(op):
@@ -39,92 +39,43 @@ def params_of(op):
     return op.param_values()
 
 
-def symbol_values(op, point):
-    values = dict(params_of(op), **point)
-    return {sympy.Symbol(k, real=True): sympy.Float(v, 30) for k, v in values.items()}
+class IndependentReference:
+    """The row's definition and SymPy's derivatives of it, in mpmath at the verifier's
+    precision, built here without the generator's code."""
 
+    def __init__(self, op):
+        self.op = op
+        self.names = sorted(dict(params_of(op), **{n: 0 for n in op.inputs}))
+        self.expr = definition(op)
 
-def high_precision(expr, op, point):
-    """``expr`` at ``point`` with mpmath at a fixed 30 digits (SymPy's evalf would chase
-    relative precision through exact cancellations, such as gelu's at x = -700)."""
-    values = dict(params_of(op), **point)
-    names = sorted(values)
-    function = sympy.lambdify(
-        [sympy.Symbol(n, real=True) for n in names],
-        expr,
-        modules=[{"Heaviside": lambda v, h=0.5: (v > 0) + h * (v == 0)}, "mpmath"],
-    )
-    with mpmath.workdps(30):
-        try:
-            value = function(*(mpmath.mpf(values[n]) for n in names))
-        except (ZeroDivisionError, ValueError):
-            return None
-        if isinstance(value, mpmath.mpc) or mpmath.isnan(value):
-            return None
-        return float(value)  # +-inf where it overflows float64
+    def _at(self, expr, point):
+        values = dict(params_of(self.op), **point)
+        function = sympy.lambdify(
+            [sympy.Symbol(n, real=True) for n in self.names],
+            expr,
+            modules=[{"Heaviside": lambda v, h=0.5: (v > 0) + h * (v == 0)}, "mpmath"],
+        )
+        with mpmath.workdps(verify.HIGH_PRECISION_DIGITS):
+            try:
+                value = function(*(mpmath.mpf(values[n]) for n in self.names))
+            except (ZeroDivisionError, ValueError):
+                return None
+            if isinstance(value, mpmath.mpc) or mpmath.isnan(value):
+                return None
+            return mpmath.mpf(value)
 
+    def forward(self, point):
+        return self._at(self.expr, point)
 
-def reference_partial(op, name, point):
-    """SymPy's derivative of the definition, at 30 digits; None where undefined."""
-    derivative = sympy.diff(definition(op), sympy.Symbol(name, real=True))
-    derivative = derivative.replace(
-        lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero
-    )
-    derivative = derivative.replace(
-        lambda e: isinstance(e, sympy.Derivative), lambda e: sympy.S.Zero
-    )
-    return high_precision(derivative, op, point)
-
-
-def generated_partials(op, point, dtype=np.float64):
-    """What the generated backward class returns for grad = 1 at ``point``."""
-    cls = getattr(generated, op.class_name)
-    datas = [np.array(point[name], dtype=dtype) for name in op.inputs]
-    params = tuple(params_of(op).values())
-    with np.errstate(all="ignore"):
-        out = cls.forward(*datas, *params)
-    # the rule runs as the engine runs it: its warnings are the caller's to see
-    node = cls(datas, datas, out, params, [n in op.grad_inputs for n in op.inputs])
-    grads = node.calculate_grads(np.ones_like(out), datas, out, node.needs)
-    return dict(zip(op.inputs, grads))
-
-
-def sample_points(op, count=8):
-    rng = np.random.default_rng(zlib.crc32(f"test-{op.name}".encode()))
-    points = []
-    while len(points) < count:
-        point = {name: draw(op, name, rng) for name in op.inputs}
-        if not near_kink(op, point):
-            points.append(point)
-    return points
-
-
-def draw(op, name, rng):
-    spec = op.sample.get(name)
-    if isinstance(spec, list):
-        return float(rng.choice(spec))
-    lo, hi = spec or op.domain.get(name, (-3.0, 3.0))
-    lo, hi = max(lo, -3.0), min(hi, 3.0)
-    lo, hi = lo + CLEARANCE * (hi - lo), hi - CLEARANCE * (hi - lo)
-    while True:
-        value = float(rng.uniform(lo, hi))
-        if all(abs(value - s) > CLEARANCE for s in op.singular.get(name, ())):
-            return value
-
-
-def kink_point(op, kink, base):
-    point = dict(base, **kink.given)
-    values = symbol_values(op, point)
-    for name, where in kink.at.items():
-        point[name] = float(sympy.sympify(where).xreplace(values))
-    return point
-
-
-def near_kink(op, point):
-    return any(
-        all(abs(point[k] - kink_point(op, kink, point)[k]) < CLEARANCE for k in kink.at)
-        for kink in op.kinks
-    )
+    def partial(self, name, point):
+        derivative = sympy.diff(self.expr, sympy.Symbol(name, real=True))
+        derivative = derivative.replace(
+            lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero
+        )
+        derivative = derivative.replace(
+            lambda e: isinstance(e, sympy.Derivative), lambda e: sympy.S.Zero
+        )
+        return self._at(derivative, point)
 
 
 def grad_cases():
@@ -133,57 +84,20 @@ def grad_cases():
     ]
 
 
-# ---- the rule itself ------------------------------------------------------------------
+# ---- the class itself -------------------------------------------------------------------
 @pytest.mark.parametrize(("op", "name"), grad_cases())
-def test_rule_equals_sympy_derivative(op, name):
-    for point in sample_points(op):
-        want = reference_partial(op, name, point)
-        got = float(generated_partials(op, point)[name])
-        assert got == pytest.approx(want, rel=1e-9, abs=1e-12), point
+def test_rule_passes_verification_against_an_independent_reference(op, name):
+    """Samples (against SymPy's derivative and finite differences), stress points
+    (relative error, no NumPy warning where the value is finite) and kinks."""
+    cls = getattr(generated, op.class_name)
+    points = verify.check_points(op)
+    verify.verify_class(cls, op, points, IndependentReference(op), names=[name])
 
 
-@pytest.mark.parametrize(("op", "name"), grad_cases())
-def test_rule_stays_accurate_at_stress_points(op, name):
-    lo, hi = op.domain.get(name, (-np.inf, np.inf))
-    base = sample_points(op, 1)[0]
-    for value in STRESS:
-        point = dict(base, **{name: value})
-        if not lo < value < hi or value in op.singular.get(name, ()) or near_kink(op, point):
-            continue
-        want = reference_partial(op, name, point)
-        if want is None:
-            continue
-        if np.isinf(want):
-            assert float(generated_partials(op, point)[name]) == want, point
-            continue
-        # a finite gradient comes without NumPy's floating-point warnings (the branch of
-        # a select not taken may overflow: elu's exp at x = 1000)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            got = float(generated_partials(op, point)[name])
-        assert np.isfinite(got), point
-        assert abs(got - want) <= 1e-8 * abs(want) + 1e-12, point
-
-
-KINKS = [
-    pytest.param(op, kink, name, id=f"{op.name}-d{name}-at-{kink.at}")
-    for op in OPS
-    for kink in op.kinks
-    for name in kink.grads
-]
-
-
-@pytest.mark.parametrize(("op", "kink", "name"), KINKS)
-def test_rule_takes_the_declared_convention_at_kinks(op, kink, name):
-    point = kink_point(op, kink, sample_points(op, 1)[0])
-    want = float(sympy.sympify(kink.grads[name]).xreplace(symbol_values(op, {})))
-    with warnings.catch_warnings():
-        # a finite convention is a value, not a warning; an infinite one (sqrt'(0)) is
-        # reached as NumPy reaches it, by its division by zero
-        if np.isfinite(want):
-            warnings.simplefilter("error")
-        got = float(generated_partials(op, point)[name])
-    assert got == pytest.approx(want, rel=1e-12)
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
+def test_forward_passes_verification_against_an_independent_reference(op):
+    cls = getattr(generated, op.class_name)
+    verify.verify_class(cls, op, verify.check_points(op), IndependentReference(op), names=[])
 
 
 # ---- the whole stack: public function, engine, unbroadcast ----------------------------
@@ -193,7 +107,7 @@ SHAPES = {1: [(2, 3)], 2: [(2, 1, 3), (4, 3)], 3: [(4, 1), (1, 3), (4, 3)]}
 def make_inputs(op, dtype=np.float64):
     """Arrays of sample values with size-1 and missing axes, so that they broadcast."""
     shapes = SHAPES[len(op.inputs)]
-    rows = sample_points(op, max(int(np.prod(shape)) for shape in shapes))
+    rows = verify.check_points(op).samples
     arrays = []
     for name, shape in zip(op.inputs, shapes):
         values = np.array([row[name] for row in rows[: int(np.prod(shape))]]).reshape(shape)
@@ -241,15 +155,6 @@ def test_float32_stays_float32(op):
     for name, tensor in zip(op.inputs, tensors):
         if name in op.grad_inputs:
             assert tensor.grad.dtype == np.float32, name
-
-
-@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
-def test_forward_matches_definition(op):
-    for point in sample_points(op):
-        want = high_precision(definition(op), op, point)
-        args = [np.float64(point[n]) for n in op.inputs]
-        got = float(call(op, [sg.tensor(a) for a in args]).data)
-        assert got == pytest.approx(want, rel=1e-12, abs=1e-14), point
 
 
 def test_table_covers_every_elementwise_name_of_the_design():

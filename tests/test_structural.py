@@ -13,7 +13,7 @@ import pytest
 
 import symgrad as sg
 from symgrad.codegen import generate, render
-from symgrad.codegen.check import CheckError
+from symgrad.codegen.verify.policy import CheckError
 from symgrad.generated import functions as generated_functions
 from symgrad.ops.structural import STRUCTURAL, random_index
 

@@ -9,7 +9,7 @@ import pytest
 
 import symgrad as sg
 from symgrad.codegen import generate, kind_checks
-from symgrad.codegen.check import CheckError
+from symgrad.codegen.verify.policy import CheckError
 from symgrad.generated import windows
 from symgrad.nn import convolution
 

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from symgrad.codegen.check import CheckError
 from symgrad.codegen.generate import GENERATED, generate_sources
+from symgrad.codegen.verify.policy import CheckError
 
 
 def main(argv=None):

@@ -1,23 +1,19 @@
-"""Derive the backward rule of every element-wise op from its forward definition.
+"""The symbolic half of deriving an element-wise rule: equivalent candidate forms of a
+derivative, cheapest first.
 
-For each input: differentiate, sanitize what SymPy leaves behind at jumps, build candidate
-forms (the raw derivative, the output reused in place of the forward, the input solved
-from the output, cheap rewrites of each), and keep the cheapest candidate that passes
-every check of ``symgrad.codegen.check``. Nothing here is keyed to an op's name.
+The forms: the raw derivative, the output ``out`` put in place of the forward, the input
+solved from ``out = f(x)``, a subexpression solved from it (logaddexp's sum of exps is
+``exp(out)``), and cheap rewrites of each. Which one is kept is decided by rendering
+each and verifying the class (``symgrad.codegen.pipeline``). Nothing here is keyed to an
+op's name.
 """
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 import sympy
 from sympy import (
-    Derivative,
-    DiracDelta,
     Eq,
-    Function,
     Piecewise,
-    S,
-    Subs,
     Symbol,
     cancel,
     factor,
@@ -27,16 +23,9 @@ from sympy import (
     together,
 )
 from sympy.codegen.rewriting import optimize, optims_c99
-from sympy.core.function import AppliedUndef
 
-from symgrad.codegen import check
-from symgrad.codegen.check import CheckError
+from symgrad.codegen.symbols import GRAD, OUT, PIECEWISE_CONSTANT
 
-GRAD = Symbol("grad", real=True)
-OUT = Symbol("out", real=True)
-
-# Functions whose derivative is zero wherever it exists (their jumps are conventions).
-PIECEWISE_CONSTANT = (sympy.floor, sympy.ceiling, sympy.sign, sympy.Heaviside)
 # Forwards built from these are not invertible, so solving out = f(x) is not tried.
 NOT_INVERTIBLE = (Piecewise, sympy.Max, sympy.Min, sympy.Abs, *PIECEWISE_CONSTANT)
 
@@ -71,78 +60,6 @@ OP_WEIGHTS = {
 UNLISTED_OP_WEIGHT = 12
 
 
-class OpFunction(Function):
-    """An op of the table used inside a later op's forward (silu uses sigmoid).
-
-    Subclasses are made per op by ``op_function``; their derivative is the op's own
-    derived rule, with the output standing for the function itself.
-    """
-
-    inputs: ClassVar[tuple] = ()
-    definition: ClassVar = None  # the op's forward over its input symbols
-    rules: ClassVar[dict] = {}  # input name -> derived rule over inputs and OUT
-
-    @classmethod
-    def eval(cls, *args):
-        return None
-
-    def fdiff(self, argindex=1):
-        name = self.inputs[argindex - 1]
-        values = dict(zip(self.symbols(), self.args, strict=True))
-        values[OUT] = self
-        return self.rules[name].xreplace(values)
-
-    @classmethod
-    def symbols(cls):
-        return [Symbol(name, real=True) for name in cls.inputs]
-
-    def expand_definition(self):
-        return self.definition.xreplace(dict(zip(self.symbols(), self.args, strict=True)))
-
-
-def op_function(name, inputs, definition, rules):
-    return type(
-        name,
-        (OpFunction,),
-        {"inputs": tuple(inputs), "definition": definition, "rules": dict(rules)},
-    )
-
-
-def bind_functions(expr, functions):
-    """Replace the table's placeholder functions (``Function("sigmoid")``) by the derived
-    op functions; a placeholder for an op not yet derived is an error."""
-
-    def bind(applied):
-        name = type(applied).__name__
-        if name not in functions:
-            raise CheckError(name, None, None, "is used before its row in the op table")
-        return functions[name](*applied.args)
-
-    return expr.replace(lambda e: isinstance(e, AppliedUndef), bind)
-
-
-def expand_definitions(expr):
-    """The expression with every op function replaced by its definition (for references
-    that must not depend on any derived rule)."""
-    while expr.has(OpFunction):
-        expr = expr.replace(lambda e: isinstance(e, OpFunction), lambda e: e.expand_definition())
-    return expr
-
-
-def sanitize(derivative, op_name, input_name):
-    """Remove what SymPy leaves at jumps: DiracDelta and derivatives of piecewise
-    constants are 0 (the jump itself is a declared convention); anything else left
-    unevaluated stops generation."""
-    derivative = derivative.replace(lambda e: isinstance(e, DiracDelta), lambda e: S.Zero)
-    derivative = derivative.replace(
-        lambda e: isinstance(e, Derivative) and isinstance(e.expr, PIECEWISE_CONSTANT),
-        lambda e: S.Zero,
-    )
-    if derivative.has(Derivative) or derivative.has(Subs):
-        raise CheckError(op_name, input_name, None, f"derivative left unevaluated: {derivative}")
-    return derivative
-
-
 def cost(expr):
     """Weighted operation count per element; cheaper candidates are tried first."""
     counted = sympy.count_ops(expr, visual=True)
@@ -164,6 +81,8 @@ def candidates(forward, derivative, inputs):
         for symbol in inputs:
             for solution in _solve_for(forward, symbol):
                 forms.append(derivative.xreplace({symbol: solution}))
+    if invertible:
+        forms.extend(_inverted_subexpressions(forward, derivative, inputs))
     rewritten = []
     for form in forms:
         for rewrite in (cancel, factor, together, powsimp, factor_terms, sympy.expand):
@@ -182,6 +101,27 @@ def candidates(forward, derivative, inputs):
 def _distinct(forms):
     """``forms`` without repeats (equal as expression trees), in their first order."""
     return list({sympy.srepr(form): form for form in forms}.values())
+
+
+def _inverted_subexpressions(forward, derivative, inputs):
+    """``derivative`` with each compound subexpression of the forward that it shares
+    replaced by its value in terms of ``out``, where the forward is a function of that
+    subexpression alone: ``log(exp(x) + exp(y))`` gives ``exp(x) + exp(y) = exp(out)``,
+    so its derivative ``exp(x)/(exp(x) + exp(y))`` becomes ``exp(x)/exp(out)``."""
+    held = Symbol("held", real=True)
+    shared = {
+        e
+        for e in sympy.preorder_traversal(forward)
+        if e != forward and not e.is_Atom and e.has(*inputs) and derivative.has(e)
+    }
+    forms = []
+    for part in sorted(shared, key=sympy.default_sort_key):
+        reduced = forward.xreplace({part: held})
+        if reduced.has(*inputs) or not reduced.has(held):
+            continue
+        for solution in _solve_for(reduced, held):
+            forms.append(derivative.xreplace({part: solution}))
+    return forms
 
 
 def _solve_for(forward, symbol):
@@ -210,36 +150,12 @@ class DerivedOp:
         return {name: piecewise_fold(GRAD * rule) for name, rule in self.rules.items()}
 
 
-def derive_op(op, functions, evaluator):
-    """Derive and check every rule of ``op``; ``functions`` holds the ops derived so far
-    (updated with this one), ``evaluator`` compiles expressions to NumPy and mpmath."""
-    forward = bind_functions(op.forward, functions)
-    kernel = bind_functions(op.kernel, functions) if op.kernel is not None else forward
-    symbols = {name: Symbol(name, real=True) for name in op.inputs}
-    checker = check.Checker(op, forward, kernel, evaluator)
-    checker.check_kernel()
-    rules = {}
-    for name in op.grad_inputs:
-        raw = sanitize(sympy.diff(forward, symbols[name]), op.name, name)
-        rules[name] = choose_rule(checker, name, forward, raw, list(symbols.values()))
-    functions[op.name] = op_function(op.name, op.inputs, forward, rules)
-    evaluator.add_kernel(op.name, op.inputs, [p for p, _ in op.params], kernel)
-    return DerivedOp(op, forward, kernel, rules)
-
-
-def choose_rule(checker, name, forward, raw, inputs):
-    """The cheapest candidate that passes every check, preferring one that meets the kink
-    conventions by itself over one patched at the kinks; if none passes, the raw
-    derivative's failure stops generation."""
-    forms = candidates(forward, raw, inputs)
-    for patch_kinks in (False, True):
-        for form in forms:
-            if patch_kinks:
-                form = checker.apply_kinks(name, form)
-            try:
-                checker.check_rule(name, form)
-            except CheckError:
-                continue
-            return form
-    checker.check_rule(name, checker.apply_kinks(name, raw))  # raises, naming the point
-    raise AssertionError("unreachable: the raw derivative passed after every form failed")
+def at_kinks(rule, kinks):
+    """``rule`` taking each of ``kinks``' declared values, as (point, value) pairs, where
+    the derived form is undefined (x**y's d/dy at x = 0 is 0 * -inf)."""
+    for at, value in kinks:
+        where = sympy.And(
+            *(Eq(Symbol(k, real=True), sympy.sympify(v)) for k, v in sorted(at.items()))
+        )
+        rule = Piecewise((sympy.sympify(value), where), (rule, True))
+    return rule

@@ -3,8 +3,6 @@
 from pathlib import Path
 
 from symgrad.codegen import render
-from symgrad.codegen.derive import derive_op
-from symgrad.codegen.evaluate import Evaluator
 from symgrad.codegen.kind_checks import (
     check_contractions,
     check_reduction,
@@ -12,6 +10,7 @@ from symgrad.codegen.kind_checks import (
     check_unbroadcast,
     check_windows,
 )
+from symgrad.codegen.pipeline import ElementwisePipeline
 from symgrad.codegen.reduce import derive_reduction
 from symgrad.ops import elementwise
 from symgrad.ops.contractions import CONTRACTIONS
@@ -28,24 +27,22 @@ WINDOW_SOURCES = "symgrad/ops/windows.py"
 
 
 def derive_elementwise(ops=elementwise.OPS):
-    """Derive and check every op of the table, in order (a row may use earlier rows)."""
-    evaluator, functions = Evaluator(), {}
-    derived = [derive_op(op, functions, evaluator) for op in ops]
-    return derived, evaluator
+    """Derive, render and verify every op of the table, in order (a row may use earlier
+    rows)."""
+    pipeline = ElementwisePipeline(ELEMENTWISE_SOURCES)
+    for op in ops:
+        pipeline.add(op)
+    return pipeline
 
 
 def generate_sources(ops=elementwise.OPS, reductions=REDUCTIONS):
     """{file name: text} for every generated file; raises CheckError on any failed check."""
-    derived, evaluator = derive_elementwise(ops)
-    op_functions = evaluator.op_functions
+    pipeline = derive_elementwise(ops)
+    derived = [state.derived() for state in pipeline.states]
     derived_reductions = [derive_reduction(r, check_reduction) for r in reductions]
     sources = {
         "__init__.py": render.render("package.py.j2", "the templates"),
-        "elementwise.py": render.render(
-            "elementwise.py.j2",
-            ELEMENTWISE_SOURCES,
-            ops=[render.elementwise_context(d, op_functions) for d in derived],
-        ),
+        "elementwise.py": pipeline.module_text(),
         "functions.py": render.render(
             "functions.py.j2",
             ELEMENTWISE_SOURCES,

@@ -8,8 +8,9 @@ import numpy
 
 from symgrad import einsum_spec, special
 from symgrad.codegen import render
-from symgrad.codegen.check import CheckError
 from symgrad.codegen.reduce import LOW_TEMPERATURE
+from symgrad.codegen.verify.loading import load
+from symgrad.codegen.verify.policy import CheckError
 from symgrad.ops.contractions import CONTRACTIONS
 from symgrad.ops.structural import STRUCTURAL
 from symgrad.ops.windows import WINDOWS
@@ -140,9 +141,7 @@ def check_structural(source, unbroadcast_source, trials=200, seed=0, ops=STRUCTU
     """The dot-product test <A x, y> == <x, A^T y> for each structural op and its declared
     adjoint, over the configurations its row draws, the rendered classes themselves under
     test; a variadic op maps several inputs, so <x, A^T y> sums over them."""
-    namespace = {}
-    exec(unbroadcast_source, namespace)
-    exec(source.replace("from symgrad.generated.unbroadcast import unbroadcast\n", ""), namespace)
+    namespace = vars(load({"unbroadcast": unbroadcast_source, "structural": source})["structural"])
     rng = numpy.random.default_rng(seed)
     for op in ops:
         cls = namespace[op.class_name]

@@ -19,9 +19,9 @@ from sympy.concrete.delta import deltasummation
 from sympy.printing.precedence import PRECEDENCE
 from sympy.simplify.simplify import factor_sum
 
-from symgrad.codegen.check import CheckError
 from symgrad.codegen.derive import cost
 from symgrad.codegen.printer import RulePrinter, UnprintableError, print_numpy, select_may_warn
+from symgrad.codegen.verify.policy import CheckError
 
 X, GRAD = IndexedBase("x", real=True), IndexedBase("grad", real=True)
 KEPT, ELEMENT, OUT_ELEMENT = symbols("o r r2", integer=True)

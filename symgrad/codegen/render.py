@@ -5,6 +5,7 @@ All the symbolic work is done before this point; here expressions become stateme
 """
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -12,13 +13,14 @@ import jinja2
 import numpy
 import sympy
 
-from symgrad.codegen.derive import GRAD, OUT
 from symgrad.codegen.printer import print_numpy, select_may_warn
+from symgrad.codegen.symbols import GRAD, OUT
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 TEMP_PREFIX = "tmp"
 
 
+@functools.cache
 def environment():
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -115,12 +117,14 @@ def elementwise_context(derived, op_functions):
         if name.startswith(TEMP_PREFIX):
             raise ValueError(f"{op.name}: the name {name!r} is reserved for temporaries")
 
-    temp_lines, codes = statements([vjps[name] for name in op.grad_inputs], op_functions)
-    by_input = dict(zip(op.grad_inputs, codes, strict=True))
+    # NOTE: a candidate under verification may have rules for some inputs only
+    grad_inputs = [name for name in op.grad_inputs if name in vjps]
+    temp_lines, codes = statements([vjps[name] for name in grad_inputs], op_functions)
+    by_input = dict(zip(grad_inputs, codes, strict=True))
     grad_lines = _unpack(op.inputs, used, "children") + _unpack(params, used, "self.params")
     grad_lines += temp_lines
     if len(op.inputs) == 1:
-        grad_lines.append(f"return ({codes[0]},)")
+        grad_lines.append(f"return ({codes[0] if codes else None},)")
     else:
         grad_lines.append("return (")
         for place, name in enumerate(op.inputs):
@@ -134,7 +138,7 @@ def elementwise_context(derived, op_functions):
     doc_lines = []
     if derived.kernel != derived.forward:
         doc_lines.append(f"evaluated as {sympy.sstr(derived.kernel)}")
-    for name in op.grad_inputs:
+    for name in grad_inputs:
         doc_lines.append(f"grad_{name} = {sympy.sstr(vjps[name])}")
     for kink in op.kinks:
         at = ", ".join(f"{k} = {sympy.sstr(v)}" for k, v in kink.at.items())
@@ -150,7 +154,7 @@ def elementwise_context(derived, op_functions):
         or f"staticmethod({op.name})",
         "forward_doc": f"out = {sympy.sstr(derived.forward)}",
         "doc_lines": doc_lines,
-        "differentiable": tuple(name in op.grad_inputs for name in op.inputs),
+        "differentiable": tuple(name in grad_inputs for name in op.inputs),
         "saves_inputs": any(name in used for name in op.inputs),
         "saves_out": OUT.name in used,
         "grad_lines": grad_lines,
