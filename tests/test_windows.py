@@ -217,6 +217,16 @@ def test_window_check_covers_both_scatter_layouts(batch_inner):
         generate.check_windows(wrong)
 
 
+def test_window_check_rejects_a_max_pool_that_breaks_the_first_maximum_convention():
+    # every element equal to its window's maximum takes the gradient (not only the
+    # first): right wherever the maximum is unique, so only inputs with ties catch it
+    claim_first_only = "numpy.logical_and(first, unclaimed, out=first)"
+    assert claim_first_only in WINDOWS_SOURCE
+    wrong = WINDOWS_SOURCE.replace(claim_first_only, "numpy.logical_and(first, True, out=first)")
+    with pytest.raises(CheckError, match=r"^max_pool: d/dx .* ties=True"):
+        generate.check_windows(wrong)
+
+
 def test_window_check_rejects_a_wrong_bias_adjoint():
     bias_vjp = "numpy.einsum(bias_spec, grad)"
     assert bias_vjp in WINDOWS_SOURCE

@@ -276,15 +276,18 @@ def _window_config(rank, stride, padding, dilation, groups, size):
 
 def check_windows(source, seed=0):
     """The dot-product test for the input, weight and bias adjoints of the convolution and for
-    the pools (the max pool at fixed maxima: a selection) over window_configs(), the
-    rendered classes themselves under test."""
+    the pools (the max pool at fixed maxima: a selection, its first maximum taking the
+    gradient) over window_configs(), each on random inputs and on inputs with ties in
+    every window (a handful of distinct values), the rendered classes under test."""
     namespace = {}
     exec(source, namespace)
     rng = numpy.random.default_rng(seed)
-    for config in _both_layouts(namespace, window_configs()):
+    for config in _both_layouts(namespace, _with_ties(window_configs())):
         stride, padding, dilation = config["stride"], config["padding"], config["dilation"]
         groups, kernel = config["groups"], config["kernel"]
         x = rng.standard_normal((2, 2 * groups, *config["size"]))
+        if config["ties"]:
+            x = numpy.round(x)  # -2 .. 2: most windows hold their maximum twice or more
         for op in WINDOWS:
             cls = namespace[op.class_name]
             if config["batch_inner"] and op.reduce != "contract":
@@ -314,6 +317,13 @@ def check_windows(source, seed=0):
                 if vjp.shape != operand.shape or abs(left - right) > 1e-12 * max(1.0, abs(left)):
                     message = f"<Ax, y> = {left}, <x, A^T y> = {right}"
                     raise CheckError(op.name, ("x", "w", "b")[place], config, message)
+
+
+def _with_ties(configs):
+    """Each configuration on random inputs, and on inputs with ties."""
+    for config in configs:
+        for ties in (False, True):
+            yield {**config, "ties": ties}
 
 
 def _both_layouts(namespace, configs):
