@@ -5,8 +5,9 @@ into the runtime with its generated backward class."""
 
 import numpy
 
-from . import elementwise, reductions, structural
 from symgrad.tensor import apply
+
+from . import elementwise, reductions, structural
 
 
 def add(x, y):

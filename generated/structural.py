@@ -11,6 +11,7 @@ dot-product test covers them through the ops that call them.
 import numpy
 
 from symgrad.function import BackwardFcn
+
 from .unbroadcast import unbroadcast
 
 
