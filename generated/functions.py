@@ -293,62 +293,62 @@ def log_softmax(x, axis=-1):
 
 
 def reshape(x, shape):
-    """numpy.reshape(x, shape), differentiable (its adjoint: numpy.reshape(grad, x.shape))."""
+    """numpy.reshape(x, shape), differentiable (its adjoint is derived from its map)."""
     return apply(structural.ReshapeBackward, (x,), (shape,))
 
 
 def expand_dims(x, axis):
-    """numpy.expand_dims(x, axis), differentiable (its adjoint: numpy.reshape(grad, x.shape))."""
+    """numpy.expand_dims(x, axis), differentiable (its adjoint is derived from its map)."""
     return apply(structural.ExpandDimsBackward, (x,), (axis,))
 
 
 def broadcast_to(x, shape):
-    """numpy.broadcast_to(x, shape), differentiable (its adjoint: unbroadcast(grad, x.shape))."""
+    """numpy.broadcast_to(x, shape), differentiable (its adjoint is derived from its map)."""
     return apply(structural.BroadcastToBackward, (x,), (shape,))
 
 
 def transpose(x, axes):
-    """numpy.transpose(x, axes), differentiable (its adjoint: numpy.transpose(grad, None if axes is None else numpy.argsort(axes)))."""
+    """numpy.transpose(x, axes), differentiable (its adjoint is derived from its map)."""
     return apply(structural.TransposeBackward, (x,), (axes,))
 
 
 def swapaxes(x, axis1, axis2):
-    """numpy.swapaxes(x, axis1, axis2), differentiable (its adjoint: numpy.swapaxes(grad, axis1, axis2))."""
+    """numpy.swapaxes(x, axis1, axis2), differentiable (its adjoint is derived from its map)."""
     return apply(structural.SwapaxesBackward, (x,), (axis1, axis2))
 
 
 def squeeze(x, axis=None):
-    """numpy.squeeze(x, axis), differentiable (its adjoint: numpy.reshape(grad, x.shape))."""
+    """numpy.squeeze(x, axis), differentiable (its adjoint is derived from its map)."""
     return apply(structural.SqueezeBackward, (x,), (axis,))
 
 
 def flip(x, axis=None):
-    """numpy.flip(x, axis), differentiable (its adjoint: numpy.flip(grad, axis))."""
+    """numpy.flip(x, axis), differentiable (its adjoint is derived from its map)."""
     return apply(structural.FlipBackward, (x,), (axis,))
 
 
 def pad(x, pad_width):
-    """numpy.pad(x, pad_width), differentiable (its adjoint: grad[pad_interior(pad_width, x.shape)])."""
+    """numpy.pad(x, pad_width), differentiable (its adjoint is derived from its map)."""
     return apply(structural.PadBackward, (x,), (pad_width,))
 
 
 def tile(x, reps):
-    """numpy.tile(x, reps), differentiable (its adjoint: sum_tiles(grad, x.shape))."""
+    """numpy.tile(x, reps), differentiable (its adjoint is derived from its map)."""
     return apply(structural.TileBackward, (x,), (reps,))
 
 
 def concatenate(arrays, axis=0):
-    """numpy.concatenate(xs, axis), differentiable (its adjoint: split_like(grad, [numpy.shape(x) for x in xs], axis))."""
+    """numpy.concatenate(xs, axis), differentiable (its adjoint is derived from its map)."""
     return apply(structural.ConcatenateBackward, tuple(arrays), (axis,))
 
 
 def _getitem(x, index):
-    """x[index], differentiable (its adjoint: add_at(grad, index, x.shape))."""
+    """x[index], differentiable (its adjoint is derived from its map)."""
     return apply(structural.GetitemBackward, (x,), (index,))
 
 
 def _scatter_add(x, index, shape):
-    """add_at(x, index, shape), differentiable (its adjoint: grad[index])."""
+    """add_at(x, index, shape), differentiable (its adjoint is derived from its map)."""
     return apply(structural.ScatterAddBackward, (x,), (index, shape))
 
 

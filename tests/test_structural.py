@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 import symgrad as sg
-from symgrad.codegen import generate, render
+from symgrad.codegen import generate, linear
 from symgrad.codegen.verify.policy import CheckError
 from symgrad.generated import functions as generated_functions
+from symgrad.ops import maps
 from symgrad.ops.structural import STRUCTURAL, random_index
 
 BY_NAME = {op.name: op for op in STRUCTURAL}
@@ -188,11 +189,8 @@ def test_float32_stays_float32(op):
 
 
 def check_rows(rows, source=None):
-    source = source or render.render(
-        "structural.py.j2", "tests", ops=[render.structural_context(op) for op in rows]
-    )
-    unbroadcast = render.render("unbroadcast.py.j2", "tests")
-    generate.check_structural(source, unbroadcast, ops=rows)
+    source = source or generate.render_structural(rows, "tests")
+    generate.check_structural(source, generate.render_unbroadcast(), ops=rows)
 
 
 def test_the_check_passes_the_table():
@@ -200,32 +198,71 @@ def test_the_check_passes_the_table():
 
 
 @pytest.mark.parametrize(
-    ("name", "wrong_adjoint"),
+    ("name", "wrong_steps"),
     [
-        ("flip", "numpy.flip(grad, None)"),  # flips every axis, not the given ones
-        ("swapaxes", "numpy.swapaxes(grad, axis2, axis2)"),
-        ("pad", "grad[tuple(slice(0, n) for n in x.shape)]"),  # the corner, not the interior
-        ("tile", "grad[tuple(slice(0, n) for n in x.shape)]"),  # one tile, not their sum
-        ("concatenate", "split_like(grad, [numpy.shape(x) for x in xs[::-1]], axis)"),
-        ("getitem", "grad"),
+        ("flip", (maps.Flip("None"),)),  # flips every axis, not the given ones
+        ("swapaxes", (maps.SwapAxes("axis2", "axis2"),)),
+        ("pad", (maps.ScatterAdd("tuple(slice(0, n) for n in x_shape)", "out_shape"),)),
+        ("tile", (maps.Reshape("out_shape"),)),  # one tile, not repeated
+        ("concatenate", (maps.Concat("-1"),)),
+        ("transpose", (maps.Transpose("None"),)),
     ],
 )
-def test_the_check_catches_a_wrong_adjoint(name, wrong_adjoint):
-    wrong = dataclasses.replace(BY_NAME[name], adjoint=wrong_adjoint)
-    with pytest.raises(CheckError, match=f"^{name}: ") as caught:
+def test_the_check_catches_steps_that_are_not_the_forward(name, wrong_steps):
+    # the adjoint derived from these steps is their true adjoint: only holding the
+    # steps against the forward catches a declaration of the wrong map
+    wrong = dataclasses.replace(BY_NAME[name], steps=wrong_steps)
+    with pytest.raises(CheckError, match=f"^{name}: .*are not its forward") as caught:
         check_rows((wrong,))
     assert caught.value.op == name
 
 
+@pytest.mark.parametrize(
+    ("kind", "wrong_transpose"),
+    [
+        (maps.Flip, lambda step, shape: maps.Flip("None")),
+        (maps.Transpose, lambda step, shape: step),  # the permutation, not its inverse
+        (
+            maps.Read,
+            lambda step, shape: maps.ScatterAdd("tuple(slice(None) for _ in " + shape + ")", shape),
+        ),
+        (maps.Broadcast, lambda step, shape: maps.Reshape(shape)),
+        (maps.ScatterAdd, lambda step, shape: maps.Read("...")),
+    ],
+)
+def test_the_check_catches_a_wrong_transpose_rule(monkeypatch, kind, wrong_transpose):
+    rule = linear.transpose
+
+    def sabotaged(step, shape):
+        return wrong_transpose(step, shape) if isinstance(step, kind) else rule(step, shape)
+
+    monkeypatch.setattr(linear, "transpose", sabotaged)
+    rows = tuple(op for op in STRUCTURAL if any(isinstance(s, kind) for s in op.steps))
+    with pytest.raises(CheckError) as caught:
+        check_rows(rows)
+    assert caught.value.op in {op.name for op in rows}
+
+
 def test_the_check_catches_an_adjoint_that_does_not_accumulate_repeated_indices():
     rows = (BY_NAME["getitem"],)
-    source = render.render(
-        "structural.py.j2", "tests", ops=[render.structural_context(op) for op in rows]
+    source = generate.render_structural(rows, "tests")
+    assert "add_at(grad, index, x_shape)" in source
+    broken = source.replace("add_at(grad, index, x_shape)", "_assign_at(grad, index, x_shape)")
+    broken += (
+        "\n\ndef _assign_at(grad, index, shape):\n"
+        "    out = numpy.zeros(shape)\n"
+        "    out[index] = grad\n"
+        "    return out\n"
     )
-    assert "numpy.add.at(out, index, grad)" in source
-    broken = source.replace("numpy.add.at(out, index, grad)", "out[index] = grad")
     with pytest.raises(CheckError, match=r"^getitem: "):
         check_rows(rows, broken)
+
+
+def test_no_adjoint_is_declared_per_op():
+    # every row says what map it is, never what its adjoint is
+    for op in STRUCTURAL:
+        assert not hasattr(op, "adjoint"), op.name
+        assert op.steps and all(dataclasses.is_dataclass(step) for step in op.steps), op.name
 
 
 def test_random_indices_cover_every_kind():

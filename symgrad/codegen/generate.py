@@ -35,6 +35,19 @@ def derive_elementwise(ops=elementwise.OPS):
     return pipeline
 
 
+def render_unbroadcast(ops=STRUCTURAL):
+    """The adjoint of broadcasting, derived from broadcast_to's row of ``ops``."""
+    broadcast_to = next(op for op in ops if op.name == "broadcast_to")
+    context = render.unbroadcast_context(broadcast_to)
+    return render.render("unbroadcast.py.j2", f"{STRUCTURAL_SOURCES} (broadcast_to)", **context)
+
+
+def render_structural(ops, sources=STRUCTURAL_SOURCES):
+    contexts = [render.structural_context(op) for op in ops]
+    import_line = render.structural_imports(contexts)
+    return render.render("structural.py.j2", sources, ops=contexts, import_line=import_line)
+
+
 def generate_sources(ops=elementwise.OPS, reductions=REDUCTIONS):
     """{file name: text} for every generated file; raises CheckError on any failed check."""
     pipeline = derive_elementwise(ops)
@@ -50,17 +63,13 @@ def generate_sources(ops=elementwise.OPS, reductions=REDUCTIONS):
             reductions=[render.reduction_context(d) for d in derived_reductions],
             structural=[render.structural_context(op) for op in STRUCTURAL],
         ),
-        "structural.py": render.render(
-            "structural.py.j2",
-            STRUCTURAL_SOURCES,
-            ops=[render.structural_context(op) for op in STRUCTURAL],
-        ),
+        "structural.py": render_structural(STRUCTURAL),
         "reductions.py": render.render(
             "reductions.py.j2",
             REDUCTION_SOURCES,
             ops=[render.reduction_context(d) for d in derived_reductions],
         ),
-        "unbroadcast.py": render.render("unbroadcast.py.j2", "its docstring"),
+        "unbroadcast.py": render_unbroadcast(),
         "contractions.py": render.render(
             "contractions.py.j2",
             CONTRACTION_SOURCES,
@@ -68,7 +77,7 @@ def generate_sources(ops=elementwise.OPS, reductions=REDUCTIONS):
         ),
     }
     check_unbroadcast(sources["unbroadcast.py"])
-    check_contractions(sources["contractions.py"])
+    check_contractions(sources["contractions.py"], sources["unbroadcast.py"])
     mean = next(d for d in derived_reductions if d.reduction.name == "mean")
     sources["windows.py"] = render.render(
         "windows.py.j2",

@@ -7,7 +7,7 @@ CheckError naming the op, the input and the configuration."""
 import numpy
 
 from symgrad import einsum_spec, special
-from symgrad.codegen import render
+from symgrad.codegen import linear, render
 from symgrad.codegen.reduce import LOW_TEMPERATURE
 from symgrad.codegen.verify.loading import load
 from symgrad.codegen.verify.policy import CheckError
@@ -138,32 +138,61 @@ def _random_axis(rng, ndim):
 
 
 def check_structural(source, unbroadcast_source, trials=200, seed=0, ops=STRUCTURAL):
-    """The dot-product test <A x, y> == <x, A^T y> for each structural op and its declared
-    adjoint, over the configurations its row draws, the rendered classes themselves under
-    test; a variadic op maps several inputs, so <x, A^T y> sums over them."""
+    """For each structural op, over the configurations its row draws, the rendered
+    classes themselves under test: its declared steps give what its forward gives (the
+    map the adjoint was derived from is the op's), and the dot-product test
+    <A x, y> == <x, A^T y> holds for the derived adjoint; a variadic op maps several
+    inputs, so <x, A^T y> sums over them."""
     namespace = vars(load({"unbroadcast": unbroadcast_source, "structural": source})["structural"])
     rng = numpy.random.default_rng(seed)
     for op in ops:
         cls = namespace[op.class_name]
+        declared = _declared_map(op)
         for _ in range(trials):
             shapes, params = op.configs(rng)
             shapes = list(shapes) if op.variadic else [shapes]
             values = tuple(params[name] for name, *_ in op.params)
+            point = {"shape": shapes if op.variadic else shapes[0], **params}
             xs = [rng.standard_normal(shape) for shape in shapes]
-            out = numpy.asarray(cls.forward(*xs, *values))
+            out, saved = cls.forward_saving(*xs, *values)
+            out = numpy.asarray(out)
+            try:
+                mapped = declared(xs if op.variadic else xs[0], out.shape, **params)
+            except Exception as error:  # a declaration of the wrong map may not even run
+                mapped = error
+            if numpy.shape(mapped) != out.shape or not numpy.array_equal(mapped, out):
+                steps = "; ".join(linear.describe(step) for step in op.steps)
+                raise CheckError(op.name, "x", point, f"its steps {steps} are not its forward")
             y = rng.standard_normal(out.shape)
             needs = (True,) * len(xs)
-            node = cls((None,) * len(xs), xs, out, values, needs)
-            x_bars = [numpy.asarray(x_bar) for x_bar in node.calculate_grads(y, xs, out, needs)]
+            node = cls((None,) * len(xs), xs, out, values, needs, saved)
+            try:
+                x_bars = node.calculate_grads(y, node.children, node.out, needs)
+            except Exception as error:  # the rendered code is under test: any failure is its
+                raise CheckError(op.name, "x", point, f"the adjoint raises {error!r}") from None
+            x_bars = [numpy.asarray(x_bar) for x_bar in x_bars]
             wrong_shape = [x_bar.shape for x_bar in x_bars] != [x.shape for x in xs]
             left = numpy.vdot(out, y)
             right = numpy.nan if wrong_shape else sum(map(numpy.vdot, xs, x_bars))
             if wrong_shape or abs(left - right) > 1e-12 * max(1.0, abs(left)):
-                point = {"shape": shapes if op.variadic else shapes[0], **params}
                 reason = f"<Ax, y> = {left}, <x, A^T y> = {right}"
                 if wrong_shape:
                     reason = f"the adjoint gives shapes {[b.shape for b in x_bars]}, not {shapes}"
                 raise CheckError(op.name, "x", point, reason)
+
+
+def _declared_map(op):
+    """The op's declared steps as a function of its input(s), the forward's result shape
+    and its params: the map the adjoint is derived from, to hold against the forward."""
+    from symgrad import index_maps
+
+    names = ", ".join(name for name, *_ in op.params)
+    shape = "x_shapes = [numpy.shape(a) for a in x]" if op.variadic else "x_shape = numpy.shape(x)"
+    body = "\n    ".join([shape, *linear.map_lines(op.steps), "return x"])
+    text = f"def declared(x, out_shape, {names}):\n    {body}\n"
+    namespace = {"numpy": numpy, **vars(index_maps)}
+    exec(text, namespace)
+    return namespace["declared"]
 
 
 # Specs for the dot-product test of the run-time einsum: batch axes, repeated letters,
@@ -181,7 +210,7 @@ EINSUM_CHECKS = (
 )
 
 
-def check_contractions(source, trials=30, seed=0):
+def check_contractions(source, unbroadcast_source, trials=30, seed=0):
     """The dot-product test for every operand of every contraction (einsum is linear in
     each operand), the rendered classes themselves under test."""
     namespace = {}
@@ -196,8 +225,7 @@ def check_contractions(source, trials=30, seed=0):
     cases += [
         (namespace["EinsumBackward"], "einsum", spec, shapes) for spec, shapes in EINSUM_CHECKS
     ]
-    unbroadcast_ns = {}
-    exec(render.render("unbroadcast.py.j2", "its docstring"), unbroadcast_ns)
+    unbroadcast_ns = vars(load({"unbroadcast": unbroadcast_source})["unbroadcast"])
     for cls, name, spec, shapes in cases:
         operands = [rng.standard_normal(shape) for shape in shapes]
         params = ()

@@ -215,22 +215,27 @@ def reduction_context(derived):
 
 def _mentions(code, name):
     """Whether ``code`` uses the variable ``name`` (not as part of a longer name)."""
-    return name in {node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name)}
+    return name in _names(code)
 
 
 def structural_context(op):
-    """The template's view of one structural op (and of its public function)."""
+    """The template's view of one structural op (and of its public function): its
+    adjoint derived from its declared steps."""
+    from symgrad.codegen import linear
+
     names = [name for name, *_ in op.params]
-    used = {node.id for node in ast.walk(ast.parse(op.adjoint)) if isinstance(node, ast.Name)}
-    inputs = ["xs = children"] if op.variadic and "xs" in used else []
-    if not op.variadic:
-        inputs = _unpack(["x"], used, "children")
+    shape = "x_shapes" if op.variadic else "x_shape"
+    adjoint = linear.adjoint_lines(op.steps, shape, op.name)
+    used = set().union(*(_names(line) for line in adjoint))
+    lines = _unpack(names, used, "self.params")
+    if shape in used:
+        lines.append(f"{shape} = self.saved")
     signature = ", ".join(
         name if not default else f"{name}={default[0]!r}" for name, *default in op.params
     )
     first = "arrays" if op.variadic else "x"
     return {
-        "unpack": inputs + _unpack(names, used, "self.params"),
+        "lines": lines + adjoint,
         "name": op.name,
         "function": op.name if op.public else f"_{op.name}",
         # NumPy-level calls on tensors dispatch to the function: numpy.NAME where NumPy
@@ -238,16 +243,50 @@ def structural_context(op):
         "dispatch": f"numpy.{op.name}" if hasattr(numpy, op.name) else f'"{op.name}"',
         "class_name": op.class_name,
         "forward": op.forward,
-        "adjoint": op.adjoint,
+        "map_doc": "; ".join(linear.describe(step) for step in op.steps),
+        "adjoint_doc": "; ".join(line.removeprefix("grad = ") for line in adjoint),
         "variadic": op.variadic,
-        "saves_inputs": ("xs" if op.variadic else "x") in used,
         "names": ", ".join(names),
         "params": _items(names),
         "signature": ", ".join((first, signature)) if signature else first,
         "inputs": "tuple(arrays)" if op.variadic else "(x,)",
-        "doc": f"{op.forward}, differentiable (its adjoint: {op.adjoint}).",
+        "doc": f"{op.forward}, differentiable (its adjoint is derived from its map).",
         "method": op.method,
     }
+
+
+def unbroadcast_context(broadcast_to):
+    """The template's view of the unbroadcast: the adjoint derived from ``broadcast_to``'s
+    declared map, for arrays of ``shape``."""
+    from symgrad.codegen import linear
+
+    lines = linear.adjoint_lines(broadcast_to.steps, "shape", "unbroadcast")
+    map_doc = "; ".join(linear.describe(step) for step in broadcast_to.steps)
+    context = {"lines": lines, "forward": "None", "map_doc": map_doc}
+    return {**context, "import_line": structural_imports([context])}
+
+
+def structural_imports(contexts):
+    """The kinds and shape arithmetic of symgrad.index_maps that the rendered ops call."""
+    from symgrad import index_maps
+
+    used = set()
+    for context in contexts:
+        for code in (*context["lines"], context["forward"]):
+            used |= _names(code)
+    kinds = {name for name, value in vars(index_maps).items() if callable(value)}
+    names = sorted(used & kinds)
+    if not names:
+        return ""
+    line = f"from symgrad.index_maps import {', '.join(names)}"
+    if len(line) <= 100:  # as ruff's isort writes it
+        return line
+    return "\n".join(["from symgrad.index_maps import (", *(f"    {n}," for n in names), ")"])
+
+
+def _names(code):
+    """The variable names ``code`` (an expression or a statement) uses."""
+    return {node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name)}
 
 
 def contraction_context(op):

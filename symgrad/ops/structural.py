@@ -1,36 +1,47 @@
-"""The structural table: linear maps that only move elements, each declared with its
-adjoint as a map of the same kind.
+"""The structural table: linear maps that only move elements, each declared by its NumPy
+forward and, as steps of the kinds in ``symgrad/ops/maps.py``, by the map it is.
 
 A structural op's Jacobian is the map itself, so its vector-Jacobian product is the
-adjoint map. Each pair is proven by the dot-product test <A x, y> == <x, A^T y> at
-generation, over the random configurations that ``configs`` draws.
+adjoint map, which the generator derives from the steps (the reverse composition of
+their transposes); nothing here says what the adjoint is. At generation the steps are
+checked to give what the forward gives, and the derived adjoint is proven by the
+dot-product test <A x, y> == <x, A^T y>, over the configurations ``configs`` draws.
 """
 
 from dataclasses import dataclass
 
 import numpy
 
+from symgrad.ops.maps import (
+    Broadcast,
+    Concat,
+    Flip,
+    Read,
+    Reshape,
+    ScatterAdd,
+    SwapAxes,
+    Transpose,
+)
+
 
 @dataclass(frozen=True)
 class Structural:
-    """name: public name; forward/adjoint: NumPy expressions over ``x`` (or ``grad`` and
-    ``x``, the input) and the params; params: ``(name,)`` for a required parameter,
-    ``(name, default)`` for an optional one; configs(rng) draws an input shape and param
-    values for the dot-product test.
+    """name: public name; forward: a NumPy expression over ``x`` and the params; steps:
+    the map, as steps of the kinds of ``symgrad/ops/maps.py``; params: ``(name,)`` for a
+    required parameter, ``(name, default)`` for an optional one; configs(rng) draws an
+    input shape and param values for the checks.
 
     method: also a Tensor method (``t.name(...)``). variadic: the op takes a sequence of
-    tensors, named ``xs`` in forward and adjoint (``arrays`` in the public function);
-    its adjoint gives one gradient per input, and configs draws a list of input shapes.
-    public: exported as ``sg.name``; otherwise the function is ``_name`` in the
-    generated functions, and is what NumPy-level calls on tensors dispatch to.
-
-    The adjoints may call the helpers of templates/structural.py.j2 (``pad_interior``,
-    ``sum_tiles``, ``split_like``, ``add_at``), which the dot-product test covers too.
+    tensors, named ``xs`` in the forward (``arrays`` in the public function, ``x_shapes``
+    their shapes in the steps); its adjoint gives one gradient per input, and configs
+    draws a list of input shapes. public: exported as ``sg.name``; otherwise the
+    function is ``_name`` in the generated functions, and is what NumPy-level calls on
+    tensors dispatch to.
     """
 
     name: str
     forward: str
-    adjoint: str
+    steps: tuple
     params: tuple
     configs: object
     method: bool = True
@@ -208,7 +219,7 @@ STRUCTURAL = (
     Structural(
         "reshape",
         "numpy.reshape(x, shape)",
-        "numpy.reshape(grad, x.shape)",
+        (Reshape("out_shape"),),
         (("shape",),),
         _reshape_config,
         method=False,  # Tensor.reshape takes NumPy's varargs form
@@ -216,7 +227,7 @@ STRUCTURAL = (
     Structural(
         "expand_dims",
         "numpy.expand_dims(x, axis)",
-        "numpy.reshape(grad, x.shape)",
+        (Reshape("out_shape"),),
         (("axis",),),
         _expand_dims_config,
         method=False,
@@ -224,7 +235,7 @@ STRUCTURAL = (
     Structural(
         "broadcast_to",
         "numpy.broadcast_to(x, shape)",
-        "unbroadcast(grad, x.shape)",
+        (Broadcast("shape"),),
         (("shape",),),
         _broadcast_to_config,
         method=False,
@@ -232,7 +243,7 @@ STRUCTURAL = (
     Structural(
         "transpose",
         "numpy.transpose(x, axes)",
-        "numpy.transpose(grad, None if axes is None else numpy.argsort(axes))",
+        (Transpose("axes"),),
         (("axes",),),
         _transpose_config,
         method=False,  # Tensor.transpose takes NumPy's varargs form
@@ -240,28 +251,29 @@ STRUCTURAL = (
     Structural(
         "swapaxes",
         "numpy.swapaxes(x, axis1, axis2)",
-        "numpy.swapaxes(grad, axis1, axis2)",
+        (SwapAxes("axis1", "axis2"),),
         (("axis1",), ("axis2",)),
         _swapaxes_config,
     ),
     Structural(
         "squeeze",
         "numpy.squeeze(x, axis)",
-        "numpy.reshape(grad, x.shape)",
+        (Reshape("out_shape"),),
         (("axis", None),),
         _squeeze_config,
     ),
     Structural(
         "flip",
         "numpy.flip(x, axis)",
-        "numpy.flip(grad, axis)",
+        (Flip("axis"),),
         (("axis", None),),
         _flip_config,
     ),
     Structural(
         "pad",
         "numpy.pad(x, pad_width)",
-        "grad[pad_interior(pad_width, x.shape)]",
+        # x written into the interior of zeros of the padded shape
+        (ScatterAdd("pad_interior(pad_width, x_shape)", "out_shape"),),
         (("pad_width",),),
         _pad_config,
         method=False,
@@ -269,25 +281,30 @@ STRUCTURAL = (
     Structural(
         "tile",
         "numpy.tile(x, reps)",
-        "sum_tiles(grad, x.shape)",
+        # each axis of the result split into (repetitions, size): x read once per tile
+        (
+            Reshape("tile_layout(x_shape, reps)[0]"),
+            Broadcast("tile_layout(x_shape, reps)[1]"),
+            Reshape("out_shape"),
+        ),
         (("reps",),),
         _tile_config,
     ),
     Structural(
         "concatenate",
         "numpy.concatenate(xs, axis)",
-        "split_like(grad, [numpy.shape(x) for x in xs], axis)",
+        (Concat("axis"),),
         (("axis", 0),),
         _concatenate_config,
         method=False,
         variadic=True,
     ),
     # Indexing: Tensor.__getitem__ runs it. Its adjoint scatters the gradient back where
-    # each element was read, summing repeated reads (numpy.add.at).
+    # each element was read, summing repeated reads.
     Structural(
         "getitem",
         "x[index]",
-        "add_at(grad, index, x.shape)",
+        (Read("index"),),
         (("index",),),
         _getitem_config,
         method=False,
@@ -298,7 +315,7 @@ STRUCTURAL = (
     Structural(
         "scatter_add",
         "add_at(x, index, shape)",
-        "grad[index]",
+        (ScatterAdd("index", "shape"),),
         (("index",), ("shape",)),
         _scatter_add_config,
         method=False,

@@ -1,0 +1,109 @@
+"""Derive the adjoint of a structural op from its declared steps (``symgrad/ops/maps.py``).
+
+A linear map composed of steps A1, ..., Ak has the adjoint Ak^T ... A1^T: the reverse
+composition of the steps' transposes. Each kind of step has one transpose rule here, and
+one NumPy form (a permutation prints as numpy.transpose, a broadcast's transpose as a
+sum, a read's as a scatter-add); no op has a rule of its own. The transpose of a step
+may need the shape the step was applied to: the first step's is the input's, saved by
+the forward; each later one is the shape the step before gives, computed from the
+declaration.
+"""
+
+import ast
+import dataclasses
+
+from symgrad.ops import maps
+
+
+def transpose(step, shape):
+    """The transpose of ``step``, applied to arrays of ``shape`` (code) in the forward."""
+    match step:
+        case maps.Transpose(axes, inverse):
+            return maps.Transpose(axes, not inverse)
+        case maps.Flip() | maps.SwapAxes():
+            return step  # its own inverse, and a permutation: its own transpose
+        case maps.Reshape():
+            return maps.Reshape(shape)
+        case maps.Broadcast():
+            return maps.SumTo(shape)
+        case maps.SumTo():
+            return maps.Broadcast(shape)
+        case maps.Read(index):
+            return maps.ScatterAdd(index, shape)
+        case maps.ScatterAdd(index, _):
+            return maps.Read(index)
+        case maps.Concat(axis):
+            return maps.Split(axis, shape)
+        case maps.Split(axis, _):
+            return maps.Concat(axis)
+    raise TypeError(f"no transpose rule for {step!r}")
+
+
+def apply(step, value):
+    """NumPy code applying ``step`` to the array (code) ``value``."""
+    match step:
+        case maps.Transpose(axes, False):
+            return f"numpy.transpose({value}, {axes})"
+        case maps.Transpose(axes, True):
+            return f"numpy.transpose({value}, inverse_axes({axes}, numpy.ndim({value})))"
+        case maps.Flip(axis):
+            return f"numpy.flip({value}, {axis})"
+        case maps.SwapAxes(axis1, axis2):
+            return f"numpy.swapaxes({value}, {axis1}, {axis2})"
+        case maps.Reshape(shape):
+            return f"numpy.reshape({value}, {shape})"
+        case maps.Broadcast(shape):
+            return f"numpy.broadcast_to({value}, {shape})"
+        case maps.SumTo(shape):
+            return f"sum_to({value}, {shape})"
+        case maps.Read(index):
+            return f"{value}[{index}]"
+        case maps.ScatterAdd(index, shape):
+            return f"add_at({value}, {index}, {shape})"
+        case maps.Concat(axis):
+            return f"numpy.concatenate({value}, {axis})"
+        case maps.Split(axis, shapes):
+            return f"split_blocks({value}, {shapes}, {axis})"
+    raise TypeError(f"no NumPy form for {step!r}")
+
+
+def result_shape(step, name):
+    """Code for the shape ``step`` gives, for a later step's transpose; only kinds that
+    name the shape they give may come before another step."""
+    match step:
+        case maps.Broadcast(shape) | maps.SumTo(shape) | maps.ScatterAdd(_, shape):
+            return shape
+        case maps.Reshape(shape):
+            return shape
+    raise ValueError(f"{name}: a {type(step).__name__} step can only be the last one")
+
+
+def adjoint_lines(steps, first_shape, name):
+    """Statements computing the adjoint of ``steps`` on ``grad`` into ``grad``: the
+    shapes each step was applied to, then the transposed steps in reverse order."""
+    shapes, lines = [first_shape], []
+    for number, step in enumerate(steps[:-1], start=1):
+        shape = result_shape(step, name)
+        if "out_shape" in _names(shape):
+            raise ValueError(f"{name}: only the last step may use out_shape, not {step!r}")
+        lines.append(f"shape{number} = {shape}")
+        shapes.append(f"shape{number}")
+    for step, shape in reversed(list(zip(steps, shapes))):
+        lines.append(f"grad = {apply(transpose(step, shape), 'grad')}")
+    return lines
+
+
+def map_lines(steps):
+    """Statements applying ``steps`` to ``x`` into ``x``: the declared map itself, which
+    the checks compare with the op's NumPy forward."""
+    return [f"x = {apply(step, 'x')}" for step in steps]
+
+
+def describe(step):
+    """``step`` as its kind and its arguments' code: ``Reshape(out_shape)``."""
+    args = ", ".join(str(getattr(step, f.name)) for f in dataclasses.fields(step))
+    return f"{type(step).__name__}({args})"
+
+
+def _names(code):
+    return {node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name)}

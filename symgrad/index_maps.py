@@ -1,0 +1,113 @@
+"""The kinds of linear map that structural ops are declared as compositions of, in NumPy.
+
+Each function here is one kind of map (or the shape arithmetic a declaration uses), never
+one op: the generator declares an op's map as steps of these kinds and derives its
+adjoint as the reverse composition of the steps' transposes (``symgrad/codegen/linear.py``).
+The kinds and their transposes: a permutation of axes and its inverse, a reversal of axes
+(its own transpose), a reshape and the reshape back, broadcasting and ``sum_to``, a read
+at an index and ``add_at``, a concatenation and ``split_blocks``.
+
+Each works on Tensors too (a backward differentiated again, create_graph=True): the
+NumPy calls dispatch to symgrad's ops, and ``add_at`` runs the differentiable
+scatter_add op.
+"""
+
+import numpy
+
+
+def inverse_axes(axes, ndim):
+    """The permutation that undoes ``numpy.transpose(x, axes)`` on ``ndim`` axes (None,
+    the reversal, undoes itself); negative axes count from the end, as NumPy's."""
+    if axes is None:
+        return None
+    return tuple(int(a) for a in numpy.argsort([a % ndim for a in axes]))
+
+
+def sum_to(grad, shape):
+    """The transpose of broadcasting an array of ``shape`` to ``grad.shape``: ``grad``
+    summed over the axes broadcasting added in front and over the size-1 axes it
+    stretched."""
+    if grad.shape == shape:
+        return grad
+    leading = grad.ndim - len(shape)
+    axes = list(range(leading))
+    if 1 in shape:
+        for axis, size in enumerate(shape):
+            if size == 1 and grad.shape[leading + axis] != 1:
+                axes.append(leading + axis)
+    # NOTE: one sum over every broadcast axis; an int axis when there is one (the bias
+    # of a layer): NumPy takes that path faster than a tuple.
+    summed = grad.sum(axis=axes[0] if len(axes) == 1 else tuple(axes))
+    return summed if summed.shape == shape else summed.reshape(shape)
+
+
+def _basic(index):
+    """Whether ``index`` is basic indexing (ints, slices, None, Ellipsis): each element
+    is then read at most once."""
+    for item in index if type(index) is tuple else (index,):
+        if not (
+            item is None
+            or item is Ellipsis
+            or type(item) is slice
+            or (isinstance(item, int | numpy.integer) and type(item) is not bool)
+        ):
+            return False
+    return True
+
+
+def add_at(grad, index, shape):
+    """The transpose of reading ``x[index]`` from an array of ``shape``: zeros, with each
+    element of ``grad`` added where it was read, so that repeated indices accumulate
+    (numpy.add.at; a plain assignment for basic indexing, which reads each element once).
+
+    Called on a tensor (a backward differentiated again, create_graph=True), it runs the
+    differentiable scatter_add op instead, whose own transpose is the read.
+    """
+    dispatch = getattr(type(grad), "_special_dispatch", None)
+    if dispatch is not None:
+        return dispatch("scatter_add", grad, index, shape)
+    out = numpy.zeros(shape, dtype=grad.dtype)
+    if _basic(index):
+        out[index] = grad
+    else:
+        numpy.add.at(out, index, grad)
+    return out
+
+
+def split_blocks(grad, shapes, axis):
+    """The transpose of concatenating arrays of ``shapes`` along ``axis``: ``grad`` cut
+    back into blocks of those shapes (axis None: the flattened arrays, reshaped back)."""
+    pieces, start = [], 0
+    if axis is None:
+        for shape in shapes:
+            size = int(numpy.prod(shape))
+            pieces.append(numpy.reshape(grad[start : start + size], shape))
+            start += size
+        return pieces
+    lead = (slice(None),) * (axis % grad.ndim)
+    for shape in shapes:
+        size = shape[axis]
+        pieces.append(grad[(*lead, slice(start, start + size))])
+        start += size
+    return pieces
+
+
+# ---- shape arithmetic of declarations ---------------------------------------------------
+def pad_interior(pad_width, shape):
+    """The index of an array of ``shape`` inside ``numpy.pad(x, pad_width)`` (any of
+    NumPy's pad_width forms: n, (n,), (before, after), or one pair per axis)."""
+    pairs = numpy.broadcast_to(numpy.asarray(pad_width, dtype=numpy.intp), (len(shape), 2))
+    return tuple(slice(int(before), int(before) + n) for (before, _), n in zip(pairs, shape))
+
+
+def tile_layout(shape, reps):
+    """``numpy.tile(x, reps)`` for x of ``shape`` as a reshape, a broadcast and a reshape:
+    the shapes (1, n1, 1, n2, ...), (r1, n1, r2, n2, ...) and (r1*n1, r2*n2, ...), each
+    axis of the result split into (repetitions, size)."""
+    reps = (reps,) if isinstance(reps, int | numpy.integer) else tuple(reps)
+    ndim = max(len(shape), len(reps))
+    sizes = (1,) * (ndim - len(shape)) + tuple(shape)
+    reps = (1,) * (ndim - len(reps)) + tuple(int(r) for r in reps)
+    spread = tuple(n for size in sizes for n in (1, size))
+    repeated = tuple(n for r, size in zip(reps, sizes) for n in (r, size))
+    return spread, repeated, tuple(r * size for r, size in zip(reps, sizes))

@@ -1,0 +1,85 @@
+"""The kinds of linear map a structural op is declared as: steps applied in order, each
+a map of one kind. The generator derives the op's adjoint from the steps alone, as the
+reverse composition of their transposes (``symgrad/codegen/linear.py``), and checks at
+generation that the steps give what the op's NumPy forward gives.
+
+Arguments are NumPy code over the op's params, ``x_shape`` (the input's shape;
+``x_shapes`` for a sequence of inputs) and ``out_shape`` (the shape of the forward's
+result), and may call the shape arithmetic of ``symgrad/index_maps.py``.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Transpose:
+    """out = numpy.transpose(x, axes): a permutation of the axes (None: reversed)."""
+
+    axes: str
+    inverse: bool = False  # the permutation that undoes ``axes``
+
+
+@dataclass(frozen=True)
+class Flip:
+    """out = numpy.flip(x, axis): the elements of the given axes in reverse order."""
+
+    axis: str
+
+
+@dataclass(frozen=True)
+class SwapAxes:
+    """out = numpy.swapaxes(x, axis1, axis2)."""
+
+    axis1: str
+    axis2: str
+
+
+@dataclass(frozen=True)
+class Reshape:
+    """out = numpy.reshape(x, shape): the same elements in C order."""
+
+    shape: str
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """out = numpy.broadcast_to(x, shape): each element read wherever it is repeated."""
+
+    shape: str
+
+
+@dataclass(frozen=True)
+class SumTo:
+    """out = x summed down to ``shape`` over the axes broadcasting to x's shape added."""
+
+    shape: str
+
+
+@dataclass(frozen=True)
+class Read:
+    """out = x[index]: basic or advanced NumPy indexing (an element may be read twice)."""
+
+    index: str
+
+
+@dataclass(frozen=True)
+class ScatterAdd:
+    """out = zeros(shape), with x added at ``index`` (repeated entries accumulate)."""
+
+    index: str
+    shape: str
+
+
+@dataclass(frozen=True)
+class Concat:
+    """out = numpy.concatenate(xs, axis), from a sequence of inputs."""
+
+    axis: str
+
+
+@dataclass(frozen=True)
+class Split:
+    """outs = x cut along ``axis`` into blocks of ``shapes`` (a sequence of outputs)."""
+
+    axis: str
+    shapes: str
