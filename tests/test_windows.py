@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import symgrad as sg
+from symgrad import layout, window_maps
 from symgrad.codegen import generate, kind_checks
 from symgrad.codegen.verify.policy import CheckError
-from symgrad.generated import windows
 from symgrad.nn import convolution
 
 CONFIGS = list(kind_checks.window_configs())
@@ -47,7 +47,7 @@ def conv_of(rank):
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: str(sorted(c.items())))
 def test_convolution_gradients(config, batch_inner, monkeypatch):
     # both layouts the input's gradient may be scattered in, whichever the estimate picks
-    monkeypatch.setattr(windows, "batch_inner_pays", lambda *args: batch_inner)
+    monkeypatch.setattr(layout, "batch_inner_pays", lambda *args: batch_inner)
     rng = np.random.default_rng(0)
     rank, groups = config["rank"], config["groups"]
     x = rng.standard_normal((2, 2 * groups, *config["size"]))
@@ -196,19 +196,20 @@ def test_bad_input_raises_a_value_error_naming_it(message, call):
 WINDOWS_SOURCE = (Path(__file__).resolve().parents[1] / "generated" / "windows.py").read_text()
 
 
-def test_window_check_rejects_a_wrong_adjoint():
-    overlapping_windows_add = "result[elements] += grad_at("
-    assert overlapping_windows_add in WINDOWS_SOURCE
-    wrong = WINDOWS_SOURCE.replace(overlapping_windows_add, "result[elements] = grad_at(")
+def test_window_check_rejects_a_wrong_adjoint(monkeypatch):
+    # the gather's transpose told that windows never overlap: it writes each offset's
+    # gradient where it should add it
+    plan = window_maps._adjoint_plan.__wrapped__
+    monkeypatch.setattr(window_maps, "_adjoint_plan", lambda *args: (True, False, plan(*args)[2]))
     with pytest.raises(CheckError, match=r"^convolution: d/dx .* at \(rank=1, stride=\(1,\)"):
-        generate.check_windows(wrong)
+        generate.check_windows(WINDOWS_SOURCE)
 
 
 @pytest.mark.parametrize("batch_inner", [False, True])
 def test_window_check_covers_both_scatter_layouts(batch_inner):
     # a rule wrong on one path only (the batch reversed) fails the check, which names the
     # path, whichever the cost estimate would pick for the configuration
-    back_to_input_layout = "                grad_x = in_layout_of(x, grad_x)\n"
+    back_to_input_layout = "                grad_x = layout.in_layout_of(x, grad_x)\n"
     assert back_to_input_layout in WINDOWS_SOURCE
     wrong_path = "" if batch_inner else "            else:\n"
     wrong_path += "                grad_x = grad_x[::-1]\n"
@@ -217,14 +218,21 @@ def test_window_check_covers_both_scatter_layouts(batch_inner):
         generate.check_windows(wrong)
 
 
-def test_window_check_rejects_a_max_pool_that_breaks_the_first_maximum_convention():
+def test_window_check_rejects_a_max_pool_that_breaks_the_first_maximum_convention(monkeypatch):
     # every element equal to its window's maximum takes the gradient (not only the
     # first): right wherever the maximum is unique, so only inputs with ties catch it
-    claim_first_only = "numpy.logical_and(first, unclaimed, out=first)"
-    assert claim_first_only in WINDOWS_SOURCE
-    wrong = WINDOWS_SOURCE.replace(claim_first_only, "numpy.logical_and(first, True, out=first)")
+    def every_maximum_parts(grad, window, out, rank):
+        elements = dict(window_maps.offsets(window, rank))
+
+        def grad_at(offset, part, into):
+            part = (..., *part)
+            return np.multiply(grad[part], (elements[offset] == out)[part], out=into)
+
+        return grad_at
+
+    monkeypatch.setattr(window_maps, "first_max_parts", every_maximum_parts)
     with pytest.raises(CheckError, match=r"^max_pool: d/dx .* ties=True"):
-        generate.check_windows(wrong)
+        generate.check_windows(WINDOWS_SOURCE)
 
 
 def test_window_check_rejects_a_wrong_bias_adjoint():
@@ -249,12 +257,12 @@ def test_batch_inner_layout_is_kept_and_chosen_by_its_estimate():
     nchw = np.zeros((64, 6, 14, 14), dtype=np.float32)
     batch_inner = np.zeros((6, 14, 14, 64), dtype=np.float32).transpose(3, 0, 1, 2)
     # already laid out so: kept, whatever the sizes
-    assert windows.batch_inner_pays(batch_inner, 56, (3, 3), 2)
+    assert layout.batch_inner_pays(batch_inner, 56, (3, 3), 2)
     # short rows of positions (LeNet's second convolution): worth the copies
-    assert windows.batch_inner_pays(nchw, 10, (5, 5), 1)
+    assert layout.batch_inner_pays(nchw, 10, (5, 5), 1)
     # long rows, or a batch of one: not
-    assert not windows.batch_inner_pays(np.zeros((8, 16, 56, 56)), 56, (3, 3), 1)
-    assert not windows.batch_inner_pays(np.zeros((1, 6, 14, 14)), 10, (5, 5), 1)
+    assert not layout.batch_inner_pays(np.zeros((8, 16, 56, 56)), 56, (3, 3), 1)
+    assert not layout.batch_inner_pays(np.zeros((1, 6, 14, 14)), 10, (5, 5), 1)
 
 
 def test_convolutions_in_a_row_keep_the_batch_innermost(monkeypatch):
@@ -272,7 +280,7 @@ def test_convolutions_in_a_row_keep_the_batch_innermost(monkeypatch):
     assert h.data.strides[0] == h.data.itemsize  # the first chose it, the second kept it
     assert y.data.strides[0] == y.data.itemsize
     assert grads[0].flags.c_contiguous  # the input's gradient back in the input's layout
-    monkeypatch.setattr(windows, "batch_inner_pays", lambda *args: False)
+    monkeypatch.setattr(layout, "batch_inner_pays", lambda *args: False)
     h, y, want = run()
     assert h.data.strides[0] != h.data.itemsize
     for got, expected in zip(grads, want, strict=True):

@@ -245,13 +245,14 @@ def check_contractions(source, unbroadcast_source, trials=30, seed=0):
                 )
 
 
-def _run_rule(cls, operands, params, rng):
-    """A random cotangent of the rendered op's output, and its rule's vjps for it."""
+def _run_rule(cls, operands, params, rng, choices=()):
+    """A random cotangent of the rendered op's output, and its rule's vjps for it;
+    ``choices`` are passed to the forward after the params (a window op's layout)."""
     saved = None
     if cls.forward_saving is None:
         out = numpy.asarray(cls.forward(*operands, *params))
     else:
-        out, saved = cls.forward_saving(*operands, *params)
+        out, saved = cls.forward_saving(*operands, *params, *choices)
     grad = rng.standard_normal(out.shape)
     needs = [True] * len(operands)
     node = cls([None] * len(operands), operands, out, params, needs, saved)
@@ -310,7 +311,7 @@ def check_windows(source, seed=0):
     namespace = {}
     exec(source, namespace)
     rng = numpy.random.default_rng(seed)
-    for config in _both_layouts(namespace, _with_ties(window_configs())):
+    for config in _both_layouts(_with_ties(window_configs())):
         stride, padding, dilation = config["stride"], config["padding"], config["dilation"]
         groups, kernel = config["groups"], config["kernel"]
         x = rng.standard_normal((2, 2 * groups, *config["size"]))
@@ -328,7 +329,8 @@ def check_windows(source, seed=0):
                 if any(2 * p > k for p, k in zip(padding, kernel, strict=True)):
                     continue  # pools pad at most half a kernel
                 operands, params = [x], (kernel, stride, padding, dilation)
-            grad, vjps = _run_rule(cls, operands, params, rng)
+            choices = (config["batch_inner"],) if op.reduce == "contract" else ()
+            grad, vjps = _run_rule(cls, operands, params, rng, choices)
             for place, (operand, vjp) in enumerate(zip(operands, vjps, strict=True)):
                 probe = rng.standard_normal(operand.shape)
                 if op.reduce == "first_max":
@@ -354,13 +356,12 @@ def _with_ties(configs):
             yield {**config, "ties": ties}
 
 
-def _both_layouts(namespace, configs):
-    """Each configuration twice, the convolution run in the input's layout and with the
-    batch innermost, forward and backward (the rendered code picks one by a cost
-    estimate; both must be right), the choice named in the configuration."""
+def _both_layouts(configs):
+    """Each configuration twice: the convolution told to run in the input's layout and
+    with the batch innermost, forward and backward (at run time a cost estimate picks
+    one; both must be right), the choice named in the configuration."""
     for config in configs:
         for batch_inner in (False, True):
-            namespace["batch_inner_pays"] = lambda *args, choice=batch_inner: choice
             yield {**config, "batch_inner": batch_inner}
 
 
