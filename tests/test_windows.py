@@ -9,11 +9,11 @@ import pytest
 
 import symgrad as sg
 from symgrad import layout, window_maps
-from symgrad.codegen import generate, kind_checks
+from symgrad.codegen.verify.linear import check_windows, window_configs
 from symgrad.codegen.verify.policy import CheckError
 from symgrad.nn import convolution
 
-CONFIGS = list(kind_checks.window_configs())
+CONFIGS = list(window_configs())
 
 
 def finite_differences(f, arrays, place, cotangent, step=1e-6):
@@ -202,7 +202,7 @@ def test_window_check_rejects_a_wrong_adjoint(monkeypatch):
     plan = window_maps._adjoint_plan.__wrapped__
     monkeypatch.setattr(window_maps, "_adjoint_plan", lambda *args: (True, False, plan(*args)[2]))
     with pytest.raises(CheckError, match=r"^convolution: d/dx .* at \(rank=1, stride=\(1,\)"):
-        generate.check_windows(WINDOWS_SOURCE)
+        check_windows(WINDOWS_SOURCE)
 
 
 @pytest.mark.parametrize("batch_inner", [False, True])
@@ -215,7 +215,7 @@ def test_window_check_covers_both_scatter_layouts(batch_inner):
     wrong_path += "                grad_x = grad_x[::-1]\n"
     wrong = WINDOWS_SOURCE.replace(back_to_input_layout, back_to_input_layout + wrong_path)
     with pytest.raises(CheckError, match=rf"^convolution: d/dx .*batch_inner={batch_inner}\)"):
-        generate.check_windows(wrong)
+        check_windows(wrong)
 
 
 def test_window_check_rejects_a_max_pool_that_breaks_the_first_maximum_convention(monkeypatch):
@@ -232,7 +232,7 @@ def test_window_check_rejects_a_max_pool_that_breaks_the_first_maximum_conventio
 
     monkeypatch.setattr(window_maps, "first_max_parts", every_maximum_parts)
     with pytest.raises(CheckError, match=r"^max_pool: d/dx .* ties=True"):
-        generate.check_windows(WINDOWS_SOURCE)
+        check_windows(WINDOWS_SOURCE)
 
 
 def test_window_check_rejects_a_wrong_bias_adjoint():
@@ -240,7 +240,7 @@ def test_window_check_rejects_a_wrong_bias_adjoint():
     assert bias_vjp in WINDOWS_SOURCE
     wrong = WINDOWS_SOURCE.replace(bias_vjp, f"2 * {bias_vjp}")
     with pytest.raises(CheckError, match=r"^convolution: d/db .* at \(rank=1, stride=\(1,\)"):
-        generate.check_windows(wrong)
+        check_windows(wrong)
 
 
 @pytest.mark.parametrize("bias_dtype", [np.float32, np.float64])

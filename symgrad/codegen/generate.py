@@ -1,17 +1,21 @@
-"""The whole pipeline as one function: op tables in, source texts out (nothing written)."""
+"""The whole pipeline as one function: op tables in, source texts out (nothing written).
+
+Every kind goes the same way: derive, render, import the rendered text, verify the
+classes in it (``symgrad.codegen.verify``). The element-wise ops and the reductions
+choose among candidate forms by verifying each one rendered (``pipeline``); the linear
+and multilinear kinds have one derived form each, verified as rendered.
+"""
 
 from pathlib import Path
 
 from symgrad.codegen import render
-from symgrad.codegen.kind_checks import (
+from symgrad.codegen.pipeline import ElementwisePipeline, ReductionPipeline
+from symgrad.codegen.verify.linear import (
     check_contractions,
-    check_reduction,
     check_structural,
     check_unbroadcast,
     check_windows,
 )
-from symgrad.codegen.pipeline import ElementwisePipeline
-from symgrad.codegen.reduce import derive_reduction
 from symgrad.ops import elementwise
 from symgrad.ops.contractions import CONTRACTIONS
 from symgrad.ops.reductions import REDUCTIONS
@@ -35,6 +39,14 @@ def derive_elementwise(ops=elementwise.OPS):
     return pipeline
 
 
+def derive_reductions(reductions=REDUCTIONS):
+    """Derive, render and verify every reduction of the table."""
+    pipeline = ReductionPipeline(REDUCTION_SOURCES)
+    for reduction in reductions:
+        pipeline.add(reduction)
+    return pipeline
+
+
 def render_unbroadcast(ops=STRUCTURAL):
     """The adjoint of broadcasting, derived from broadcast_to's row of ``ops``."""
     broadcast_to = next(op for op in ops if op.name == "broadcast_to")
@@ -50,12 +62,14 @@ def render_structural(ops, sources=STRUCTURAL_SOURCES):
 
 def generate_sources(ops=elementwise.OPS, reductions=REDUCTIONS):
     """{file name: text} for every generated file; raises CheckError on any failed check."""
-    pipeline = derive_elementwise(ops)
-    derived = [state.derived() for state in pipeline.states]
-    derived_reductions = [derive_reduction(r, check_reduction) for r in reductions]
+    elementwise_ops = derive_elementwise(ops)
+    derived = [state.derived() for state in elementwise_ops.states]
+    reduction_ops = derive_reductions(reductions)
+    derived_reductions = reduction_ops.derived
     sources = {
         "__init__.py": render.render("package.py.j2", "the templates"),
-        "elementwise.py": pipeline.module_text(),
+        "elementwise.py": elementwise_ops.module_text(),
+        "reductions.py": reduction_ops.module_text(),
         "functions.py": render.render(
             "functions.py.j2",
             ELEMENTWISE_SOURCES,
@@ -63,27 +77,22 @@ def generate_sources(ops=elementwise.OPS, reductions=REDUCTIONS):
             reductions=[render.reduction_context(d) for d in derived_reductions],
             structural=[render.structural_context(op) for op in STRUCTURAL],
         ),
-        "structural.py": render_structural(STRUCTURAL),
-        "reductions.py": render.render(
-            "reductions.py.j2",
-            REDUCTION_SOURCES,
-            ops=[render.reduction_context(d) for d in derived_reductions],
-        ),
         "unbroadcast.py": render_unbroadcast(),
+        "structural.py": render_structural(STRUCTURAL),
         "contractions.py": render.render(
             "contractions.py.j2",
             CONTRACTION_SOURCES,
             fixed=[render.contraction_context(op) for op in CONTRACTIONS if op.spec],
         ),
     }
-    check_unbroadcast(sources["unbroadcast.py"])
-    check_contractions(sources["contractions.py"], sources["unbroadcast.py"])
     mean = next(d for d in derived_reductions if d.reduction.name == "mean")
     sources["windows.py"] = render.render(
         "windows.py.j2",
         f"{WINDOW_SOURCES} (and the derived vjp of mean)",
         ops=[render.window_context(op, mean.code) for op in WINDOWS],
     )
-    check_windows(sources["windows.py"])
+    check_unbroadcast(sources["unbroadcast.py"])
     check_structural(sources["structural.py"], sources["unbroadcast.py"])
+    check_contractions(sources["contractions.py"], sources["unbroadcast.py"])
+    check_windows(sources["windows.py"])
     return sources

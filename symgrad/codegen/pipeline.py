@@ -3,10 +3,12 @@ into its final class text -> that text imported and the class verified through t
 ``calculate_grads`` call the engine makes -> kept. Nothing reaches generated/ that was
 not verified as the text it is.
 
-This module runs the element-wise kind: per op, per input, the cheapest candidate form
-(``derive.candidates``) whose rendered class passes ``verify.elementwise``; then the
-op's final class (all its rules, their common subexpressions shared) is verified again,
-and so is the whole rendered module at the end.
+The kinds that choose among candidate forms run here. Element-wise: per op, per input,
+the cheapest candidate form (``derive.candidates``) whose rendered class passes
+``verify.elementwise``; then the op's final class (all its rules, their common
+subexpressions shared) is verified again. Reductions: the cheapest lowered vjp
+(``reduce.reduction_candidates``) whose rendered class passes ``verify.reductions``.
+Each kind's whole rendered module is verified once more at the end, as written.
 """
 
 from dataclasses import dataclass, field
@@ -14,13 +16,15 @@ from dataclasses import dataclass, field
 import numpy
 import sympy
 
-from symgrad.codegen import derive, render
+from symgrad.codegen import derive, reduce, render
 from symgrad.codegen.symbols import bind_functions, expand_definitions, op_function, sanitize
 from symgrad.codegen.verify import elementwise as verify
 from symgrad.codegen.verify.loading import load_one
 from symgrad.codegen.verify.policy import CheckError
+from symgrad.codegen.verify.reductions import verify_reduction
 
 ELEMENTWISE_TEMPLATE = "elementwise.py.j2"
+REDUCTION_TEMPLATE = "reductions.py.j2"
 
 
 @dataclass
@@ -131,4 +135,40 @@ class ElementwisePipeline:
         for state in self.states:
             cls = getattr(module, state.op.class_name)
             verify.verify_class(cls, state.op, state.points, state.reference)
+        return text
+
+
+class ReductionPipeline:
+    """The reduction table, each row's cheapest vjp whose rendered class passes."""
+
+    def __init__(self, sources):
+        self.sources = sources
+        self.derived = []
+
+    def add(self, reduction):
+        failure = None
+        for derived in reduce.reduction_candidates(reduction):
+            cls = getattr(self.load([derived]), reduction.class_name)
+            try:
+                verify_reduction(cls, derived)
+            except CheckError as error:
+                failure = failure or error  # the cheapest form's, naming its point
+                continue
+            self.derived.append(derived)
+            return derived
+        raise failure
+
+    def load(self, derived):
+        return load_one("reductions", self.render(derived))
+
+    def render(self, derived):
+        contexts = [render.reduction_context(d) for d in derived]
+        return render.render(REDUCTION_TEMPLATE, self.sources, ops=contexts)
+
+    def module_text(self):
+        """The whole rendered module, every class verified again in it."""
+        text = self.render(self.derived)
+        module = load_one("reductions", text)
+        for derived in self.derived:
+            verify_reduction(getattr(module, derived.reduction.class_name), derived)
         return text

@@ -1,15 +1,14 @@
-"""Checks of the rendered code of every kind of op but the element-wise one (whose rules
-``symgrad.codegen.check`` checks as expressions): the dot-product test for the linear
-maps (unbroadcast, structural ops, contractions, window gathers) and finite differences
-for the nonlinear reductions. Each executes the rendered source itself, and raises
-CheckError naming the op, the input and the configuration."""
+"""Verify the linear maps and multilinear ops: the unbroadcast, the structural ops, the
+contractions and the window ops, each rendered module imported and its classes run as
+the engine runs them. The dot-product test <A x, y> == <x, A^T y> proves each adjoint
+(an affine op's linear part, a bias added; a max pool's at fixed maxima, a selection);
+a structural op's declared steps are held against its forward."""
 
 import numpy
 
-from symgrad import einsum_spec, special
-from symgrad.codegen import linear, render
-from symgrad.codegen.reduce import LOW_TEMPERATURE
-from symgrad.codegen.verify.loading import load
+from symgrad import einsum_spec
+from symgrad.codegen import linear
+from symgrad.codegen.verify.loading import load, load_one
 from symgrad.codegen.verify.policy import CheckError
 from symgrad.ops.contractions import CONTRACTIONS
 from symgrad.ops.structural import STRUCTURAL
@@ -19,9 +18,7 @@ from symgrad.ops.windows import WINDOWS
 def check_unbroadcast(source, trials=200, seed=0):
     """The dot-product test <broadcast_to(x), y> == <x, unbroadcast(y)> on random shapes,
     the rendered source itself under test."""
-    namespace = {}
-    exec(source, namespace)
-    unbroadcast = namespace["unbroadcast"]
+    unbroadcast = load_one("unbroadcast", source).unbroadcast
     rng = numpy.random.default_rng(seed)
     for _ in range(trials):
         target = tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(0, 5)))
@@ -34,107 +31,6 @@ def check_unbroadcast(source, trials=200, seed=0):
         if abs(left - right) > 1e-12 * max(1.0, abs(left)):
             point = {"shape": target, "broadcast_to": shape}
             raise CheckError("unbroadcast", None, point, f"<Ax, y> = {left}, <x, A^T y> = {right}")
-
-
-def check_reduction(derived, trials=40, seed=0):
-    """The checks of one reduction, its rendered class under test: the kernel equals the
-    definition; the vjp passes the dot-product test (linear) or matches central finite
-    differences of the kernel (float64) over random shapes, axes, keepdims and params;
-    forward and backward stay finite at the declared stress values; and the declared
-    conventions hold."""
-    reduction = derived.reduction
-    source = render.render(
-        "reductions.py.j2", "the reduction under check", ops=[render.reduction_context(derived)]
-    )
-    namespace = {}
-    exec(source, namespace)
-    cls = namespace[reduction.class_name]
-    rng = numpy.random.default_rng(seed)
-    definition = eval(
-        f"lambda x, axes, n: {derived.forward_code}", {"numpy": numpy, "special": special}
-    )
-
-    def run(x, axis, keepdims, extra, grad=None):
-        params = (axis,) if reduction.normalize else (axis, keepdims, *extra)
-        out = numpy.asarray(cls.forward(x, *params))
-        grad = rng.standard_normal(out.shape) if grad is None else grad
-        node = cls((None,), (x,), out, params, (True,))
-        return out, grad, node.calculate_grads(grad, (x,), out, (True,))[0]
-
-    for _ in range(trials):
-        shape = tuple(int(s) for s in rng.integers(1, 4, size=rng.integers(1, 4)))
-        axis = _random_axis(rng, len(shape))
-        if reduction.normalize and axis is None:
-            axis = -1
-        keepdims = bool(rng.integers(2))
-        extra = tuple(int(rng.integers(0, 2)) if d == 0 else d for _, d in reduction.params)
-        x = rng.standard_normal(shape)
-        point = {"shape": shape, "axis": axis, "keepdims": keepdims, "params": extra}
-        axes = tuple(range(len(shape))) if axis is None else axis
-        count = int(numpy.prod([shape[a] for a in numpy.atleast_1d(axes)]))
-        if extra and count - extra[0] <= 0:
-            continue  # ddof leaves no degrees of freedom
-        with numpy.errstate(all="ignore"):
-            out, grad, x_bar = run(x, axis, keepdims, extra)
-        if reduction.nonnegative and (out == 0).any():
-            continue  # a square root at 0: no derivative there (conventions cover it)
-        expected = definition(x, axes, count) if not extra else None
-        # A limit op's definition is evaluated at a low temperature: within this of it.
-        atol = LOW_TEMPERATURE * numpy.log(count) + 1e-9 if reduction.temperature else 1e-12
-        if expected is not None and not numpy.allclose(
-            numpy.broadcast_to(expected, numpy.shape(expected)),
-            out if (keepdims or reduction.normalize) else numpy.expand_dims(out, axes),
-            rtol=1e-10,
-            atol=atol,
-        ):
-            raise CheckError(reduction.name, None, point, "the kernel differs from the definition")
-        if reduction.linear:
-            probe = rng.standard_normal(shape)
-            left = numpy.vdot(grad, numpy.asarray(cls.forward(probe, *((axis, keepdims, *extra)))))
-            if abs(left - numpy.vdot(x_bar, probe)) > 1e-12 * max(1.0, abs(left)):
-                raise CheckError(reduction.name, "x", point, "fails the dot-product test")
-            continue
-        numeric = numpy.zeros(shape)
-        for index in numpy.ndindex(shape):
-            moved = [x.copy(), x.copy()]
-            moved[0][index] += 1e-6
-            moved[1][index] -= 1e-6
-            with numpy.errstate(all="ignore"):
-                values = [numpy.vdot(grad, run(m, axis, keepdims, extra, grad)[0]) for m in moved]
-            numeric[index] = (values[0] - values[1]) / 2e-6
-        if not numpy.allclose(x_bar, numeric, rtol=1e-5, atol=1e-6):
-            raise CheckError(
-                reduction.name, "x", point, f"vjp {derived.code} differs from finite differences"
-            )
-    for value in reduction.stress:
-        x = value + rng.standard_normal((3, 4))
-        with numpy.errstate(all="ignore"):
-            out, _, x_bar = run(x, -1, False, ())
-        if not (numpy.isfinite(out).all() and numpy.isfinite(x_bar).all()):
-            raise CheckError(reduction.name, "x", {"x": value}, "is not finite at a stress point")
-    for convention in reduction.conventions:
-        rows, axis, expected = convention.rows, convention.axis, convention.expected
-        x = numpy.array(rows, dtype=float)
-        with numpy.errstate(all="ignore"):
-            out, _, x_bar = run(
-                x, axis, False, (), numpy.ones(numpy.shape(numpy.sum(x, axis=axis)))
-            )
-        if not numpy.array_equal(x_bar, numpy.array(expected, dtype=float)):
-            raise CheckError(
-                reduction.name,
-                "x",
-                {"x": rows},
-                f"gives {x_bar.tolist()}, the convention is {expected}",
-            )
-
-
-def _random_axis(rng, ndim):
-    if ndim == 0 or rng.random() < 0.25:
-        return None
-    axes = [a - ndim if rng.random() < 0.5 else a for a in range(ndim) if rng.random() < 0.6]
-    if not axes:
-        return int(rng.integers(-ndim, ndim))
-    return tuple(axes) if len(axes) > 1 or rng.random() < 0.5 else axes[0]
 
 
 def check_structural(source, unbroadcast_source, trials=200, seed=0, ops=STRUCTURAL):
@@ -213,8 +109,7 @@ EINSUM_CHECKS = (
 def check_contractions(source, unbroadcast_source, trials=30, seed=0):
     """The dot-product test for every operand of every contraction (einsum is linear in
     each operand), the rendered classes themselves under test."""
-    namespace = {}
-    exec(source, namespace)
+    namespace = vars(load_one("contractions", source))
     rng = numpy.random.default_rng(seed)
     cases = [
         (namespace[op.class_name], op.name, None, shapes)
@@ -225,7 +120,7 @@ def check_contractions(source, unbroadcast_source, trials=30, seed=0):
     cases += [
         (namespace["EinsumBackward"], "einsum", spec, shapes) for spec, shapes in EINSUM_CHECKS
     ]
-    unbroadcast_ns = vars(load({"unbroadcast": unbroadcast_source})["unbroadcast"])
+    unbroadcast = load_one("unbroadcast", unbroadcast_source).unbroadcast
     for cls, name, spec, shapes in cases:
         operands = [rng.standard_normal(shape) for shape in shapes]
         params = ()
@@ -233,7 +128,7 @@ def check_contractions(source, unbroadcast_source, trials=30, seed=0):
             params = einsum_spec.parse(spec, [len(s) for s in shapes])
         grad, vjps = _run_rule(cls, operands, params, rng)
         for place, (operand, vjp) in enumerate(zip(operands, vjps, strict=True)):
-            vjp = unbroadcast_ns["unbroadcast"](numpy.asarray(vjp), operand.shape)
+            vjp = unbroadcast(numpy.asarray(vjp), operand.shape)
             probe = rng.standard_normal(operand.shape)
             moved = [probe if k == place else o for k, o in enumerate(operands)]
             left = numpy.vdot(grad, numpy.asarray(cls.forward(*moved, *params)))
@@ -308,8 +203,7 @@ def check_windows(source, seed=0):
     the pools (the max pool at fixed maxima: a selection, its first maximum taking the
     gradient) over window_configs(), each on random inputs and on inputs with ties in
     every window (a handful of distinct values), the rendered classes under test."""
-    namespace = {}
-    exec(source, namespace)
+    namespace = vars(load_one("windows", source))
     rng = numpy.random.default_rng(seed)
     for config in _both_layouts(_with_ties(window_configs())):
         stride, padding, dilation = config["stride"], config["padding"], config["dilation"]
