@@ -29,6 +29,7 @@ class MatmulBackward(BackwardFcn):
     differentiable = (True, True)
     saves_inputs = True
     saves_out = False
+    fresh_grads = ()
 
     def calculate_grads(self, grad, children, out, needs):
         a, b = children
@@ -56,6 +57,7 @@ class EinsumBackward(BackwardFcn):
     differentiable = ()  # any number of operands, all differentiable
     saves_inputs = True
     saves_out = False
+    fresh_grads = ()  # the run-time rule may broadcast a view
 
     def calculate_grads(self, grad, children, out, needs):
         inputs, output = self.params

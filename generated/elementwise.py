@@ -34,6 +34,7 @@ class AddBackward(BackwardFcn):
     differentiable = (True, True)
     saves_inputs = False
     saves_out = False
+    fresh_grads = ()
 
     def calculate_grads(self, grad, children, out, needs):
         return (
@@ -60,6 +61,7 @@ class SubtractBackward(BackwardFcn):
     differentiable = (True, True)
     saves_inputs = False
     saves_out = False
+    fresh_grads = (1,)
 
     def calculate_grads(self, grad, children, out, needs):
         return (
@@ -86,6 +88,7 @@ class MultiplyBackward(BackwardFcn):
     differentiable = (True, True)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0, 1)
 
     def calculate_grads(self, grad, children, out, needs):
         x, y = children
@@ -113,6 +116,7 @@ class DivideBackward(BackwardFcn):
     differentiable = (True, True)
     saves_inputs = True
     saves_out = True
+    fresh_grads = (1,)
 
     def calculate_grads(self, grad, children, out, needs):
         _, y = children
@@ -142,6 +146,7 @@ class PowerBackward(BackwardFcn):
     differentiable = (True, True)
     saves_inputs = True
     saves_out = True
+    fresh_grads = (0, 1)
 
     def calculate_grads(self, grad, children, out, needs):
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
@@ -169,6 +174,7 @@ class NegativeBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = False
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         return (-grad,)
@@ -191,6 +197,7 @@ class ReciprocalBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = False
     saves_out = True
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         return (-grad*out**2,)
@@ -213,6 +220,7 @@ class SquareBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -237,6 +245,7 @@ class SqrtBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = False
     saves_out = True
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         return (0.5*grad/out,)
@@ -261,6 +270,7 @@ class MaximumBackward(BackwardFcn):
     differentiable = (True, True)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0, 1)
 
     def calculate_grads(self, grad, children, out, needs):
         x, y = children
@@ -290,6 +300,7 @@ class MinimumBackward(BackwardFcn):
     differentiable = (True, True)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0, 1)
 
     def calculate_grads(self, grad, children, out, needs):
         x, y = children
@@ -318,6 +329,7 @@ class AbsBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -342,6 +354,7 @@ class SignBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = False
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         return (numpy.zeros_like(grad),)
@@ -364,6 +377,7 @@ class FloorBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = False
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         return (numpy.zeros_like(grad),)
@@ -386,6 +400,7 @@ class CeilBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = False
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         return (numpy.zeros_like(grad),)
@@ -411,6 +426,7 @@ class ClipBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -436,6 +452,7 @@ class WhereBackward(BackwardFcn):
     differentiable = (False, True, True)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (1, 2)
 
     def calculate_grads(self, grad, children, out, needs):
         condition, _, _ = children
@@ -464,6 +481,7 @@ class ExpBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = False
     saves_out = True
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         return (grad*out,)
@@ -486,6 +504,7 @@ class Expm1Backward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = False
     saves_out = True
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         return ((out + 1)*grad,)
@@ -508,6 +527,7 @@ class LogBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -531,6 +551,7 @@ class Log2Backward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -554,6 +575,7 @@ class Log10Backward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -577,6 +599,7 @@ class Log1pBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -600,6 +623,7 @@ class SinBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -623,6 +647,7 @@ class CosBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -646,6 +671,7 @@ class TanBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = False
     saves_out = True
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         return ((out**2 + 1)*grad,)
@@ -668,6 +694,7 @@ class ArcsinBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -691,6 +718,7 @@ class ArccosBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -714,6 +742,7 @@ class ArctanBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -738,6 +767,7 @@ class Arctan2Backward(BackwardFcn):
     differentiable = (True, True)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0, 1)
 
     def calculate_grads(self, grad, children, out, needs):
         y, x = children
@@ -765,6 +795,7 @@ class SinhBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -788,6 +819,7 @@ class CoshBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -811,6 +843,7 @@ class TanhBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = False
     saves_out = True
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         return ((1 - out**2)*grad,)
@@ -833,6 +866,7 @@ class ArcsinhBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -856,6 +890,7 @@ class ArccoshBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -879,6 +914,7 @@ class ArctanhBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -902,6 +938,7 @@ class ErfBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -927,6 +964,7 @@ class SigmoidBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = False
     saves_out = True
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         return ((1 - out)*grad*out,)
@@ -951,6 +989,7 @@ class ReluBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -975,6 +1014,7 @@ class LeakyReluBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -1000,6 +1040,7 @@ class EluBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
@@ -1026,6 +1067,7 @@ class SeluBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
@@ -1051,6 +1093,7 @@ class SoftplusBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = True
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -1075,6 +1118,7 @@ class GeluBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -1099,6 +1143,7 @@ class SiluBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = True
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children

@@ -111,6 +111,7 @@ class SumBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = ()
 
     def calculate_grads(self, grad, children, out, needs):
         (x,) = children
@@ -137,6 +138,7 @@ class MeanBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = ()
 
     def calculate_grads(self, grad, children, out, needs):
         (x,) = children
@@ -164,6 +166,7 @@ class VarBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         (x,) = children
@@ -191,6 +194,7 @@ class StdBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = True
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         (x,) = children
@@ -219,6 +223,7 @@ class ProdBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         (x,) = children
@@ -248,6 +253,7 @@ class LogsumexpBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = True
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         (x,) = children
@@ -275,6 +281,7 @@ class MaxBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = True
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         (x,) = children
@@ -302,6 +309,7 @@ class MinBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = True
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         (x,) = children
@@ -329,6 +337,7 @@ class NormBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = True
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         (x,) = children
@@ -358,6 +367,7 @@ class SoftmaxBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = True
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         (x,) = children
@@ -384,6 +394,7 @@ class LogSoftmaxBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = True
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         (x,) = children

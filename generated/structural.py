@@ -41,6 +41,7 @@ class ReshapeBackward(BackwardFcn):
     broadcasts = False
     saves_inputs = False
     saves_out = False
+    fresh_grads = ()
 
     def calculate_grads(self, grad, children, out, needs):
         x_shape = self.saved
@@ -73,6 +74,7 @@ class ExpandDimsBackward(BackwardFcn):
     broadcasts = False
     saves_inputs = False
     saves_out = False
+    fresh_grads = ()
 
     def calculate_grads(self, grad, children, out, needs):
         x_shape = self.saved
@@ -105,6 +107,7 @@ class BroadcastToBackward(BackwardFcn):
     broadcasts = False
     saves_inputs = False
     saves_out = False
+    fresh_grads = ()
 
     def calculate_grads(self, grad, children, out, needs):
         x_shape = self.saved
@@ -137,6 +140,7 @@ class TransposeBackward(BackwardFcn):
     broadcasts = False
     saves_inputs = False
     saves_out = False
+    fresh_grads = ()
 
     def calculate_grads(self, grad, children, out, needs):
         axes, = self.params
@@ -169,6 +173,7 @@ class SwapaxesBackward(BackwardFcn):
     broadcasts = False
     saves_inputs = False
     saves_out = False
+    fresh_grads = ()
 
     def calculate_grads(self, grad, children, out, needs):
         axis1, axis2 = self.params
@@ -201,6 +206,7 @@ class SqueezeBackward(BackwardFcn):
     broadcasts = False
     saves_inputs = False
     saves_out = False
+    fresh_grads = ()
 
     def calculate_grads(self, grad, children, out, needs):
         x_shape = self.saved
@@ -233,6 +239,7 @@ class FlipBackward(BackwardFcn):
     broadcasts = False
     saves_inputs = False
     saves_out = False
+    fresh_grads = ()
 
     def calculate_grads(self, grad, children, out, needs):
         axis, = self.params
@@ -265,6 +272,7 @@ class PadBackward(BackwardFcn):
     broadcasts = False
     saves_inputs = False
     saves_out = False
+    fresh_grads = ()
 
     def calculate_grads(self, grad, children, out, needs):
         pad_width, = self.params
@@ -298,6 +306,7 @@ class TileBackward(BackwardFcn):
     broadcasts = False
     saves_inputs = False
     saves_out = False
+    fresh_grads = ()
 
     def calculate_grads(self, grad, children, out, needs):
         reps, = self.params
@@ -337,6 +346,7 @@ class ConcatenateBackward(BackwardFcn):
     broadcasts = False
     saves_inputs = False
     saves_out = False
+    fresh_grads = ()
 
     def calculate_grads(self, grad, children, out, needs):
         axis, = self.params
@@ -370,6 +380,7 @@ class GetitemBackward(BackwardFcn):
     broadcasts = False
     saves_inputs = False
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         index, = self.params
@@ -403,6 +414,7 @@ class ScatterAddBackward(BackwardFcn):
     broadcasts = False
     saves_inputs = False
     saves_out = False
+    fresh_grads = ()
 
     def calculate_grads(self, grad, children, out, needs):
         index, _ = self.params

@@ -86,6 +86,7 @@ class ConvolutionBackward(BackwardFcn):
     differentiable = (True, True, True)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0, 1, 2)
 
     def calculate_grads(self, grad, children, out, needs):
         x, w, b = children
@@ -140,6 +141,7 @@ class AvgPoolBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = False
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         (x,) = children
@@ -170,6 +172,7 @@ class MaxPoolBackward(BackwardFcn):
     differentiable = (True,)
     saves_inputs = True
     saves_out = True
+    fresh_grads = (0,)
 
     def calculate_grads(self, grad, children, out, needs):
         (x,) = children

@@ -172,6 +172,14 @@ def test_a_class_that_saves_too_little_fails_verification(monkeypatch):
         pipeline.check(state, "x", OUT * (1 - OUT))
 
 
+def test_a_gradient_declared_fresh_must_be_a_new_array(monkeypatch):
+    # add passes grad on unchanged: declared fresh, the engine would add into the
+    # caller's gradient in place
+    monkeypatch.setattr(render, "fresh_places", lambda codes: tuple(range(len(list(codes)))))
+    with pytest.raises(CheckError, match=r"^add: input 0: its gradient is declared fresh"):
+        generate.derive_elementwise(OPS[:1])
+
+
 y = sympy.Symbol("y", real=True)
 LOGADDEXP = Elementwise(
     "logaddexp_test",

@@ -53,6 +53,16 @@ def _code(expr, op_functions):
     return "numpy.zeros_like(grad)" if expr == 0 else print_numpy(expr, op_functions)
 
 
+def fresh_places(codes):
+    """The positions whose rule code (None: no rule) computes a new array: any expression
+    but a bare name (``grad`` passed on, or a temporary another input shares)."""
+    return tuple(
+        place
+        for place, code in enumerate(codes)
+        if code is not None and not isinstance(ast.parse(code, mode="eval").body, ast.Name)
+    )
+
+
 def _items(names):
     """``names`` as the items of a tuple display: "a, b", or "a," for one."""
     names = list(names)
@@ -157,6 +167,7 @@ def elementwise_context(derived, op_functions):
         "differentiable": tuple(name in grad_inputs for name in op.inputs),
         "saves_inputs": any(name in used for name in op.inputs),
         "saves_out": OUT.name in used,
+        "fresh_grads": fresh_places(by_input.get(name) for name in op.inputs),
         "grad_lines": grad_lines,
         "grad_symbol": GRAD.name,
     }
@@ -207,6 +218,13 @@ def reduction_context(derived):
         "uses_out_kept": "out_kept" in used,
         "uses_count": "n" in used,
         "saves_out": "out_kept" in used or "out" in used,
+        # _shaped gives the value itself where it has x's shape: where it reads x (or,
+        # for a normalization, grad or out, shaped like x)
+        "fresh_grads": fresh_places(
+            [derived.code]
+            if _names(derived.code) & ({"x", "grad", "out"} if reduction.normalize else {"x"})
+            else [None]
+        ),
         "doc": f"{reduction.name} along axis"
         + ("" if reduction.normalize else " (None: all axes), keepdims as NumPy has it")
         + f": out = {sympy.sstr(derived.forward)}",
@@ -245,6 +263,8 @@ def structural_context(op):
         "forward": op.forward,
         "map_doc": "; ".join(linear.describe(step) for step in op.steps),
         "adjoint_doc": "; ".join(line.removeprefix("grad = ") for line in adjoint),
+        # a scatter-add last makes a new array; the other kinds may give views of grad
+        "fresh_grads": (0,) if adjoint[-1].startswith("grad = add_at(") else (),
         "variadic": op.variadic,
         "names": ", ".join(names),
         "params": _items(names),
@@ -318,6 +338,8 @@ def contraction_context(op):
         "vjps": vjps,
         "doc_lines": doc_lines,
         "differentiable": tuple(True for _ in names),
+        # a matmul makes a new array; the run-time rule may broadcast a view
+        "fresh_grads": fresh_places(code if "@" in code else None for code in vjps),
     }
 
 
@@ -350,6 +372,8 @@ def window_context(op, mean_code):
         "pad_value": "-numpy.inf" if op.pad_value == float("-inf") else repr(op.pad_value),
         "mean_code": mean_code,
         "saves_out": op.reduce == "first_max",
+        # every gradient is a new array: a scatter-add's result or a product's
+        "fresh_grads": (0, 1, 2) if op.reduce == "contract" else (0,),
     }
     if op.reduce == "contract":
         # the template adds the bias as an array of its letters broadcast against the

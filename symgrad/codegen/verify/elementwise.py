@@ -194,6 +194,20 @@ def verify_class(cls, op, points, reference, names=None):
             _expect(op, None, point, _forward(cls, op, point), want, "stress")
     for name in op.grad_inputs if names is None else names:
         _verify_rule(cls, op, points, reference, name)
+    _verify_fresh(cls, op, points.samples[0])
+
+
+def _verify_fresh(cls, op, point):
+    """What the class declares fresh is, with every input asking for its gradient."""
+    datas = _arrays(op, point)
+    params = tuple(op.param_values().values())
+    with numpy.errstate(all="ignore"):
+        out = cls.forward(*datas, *params)
+        needs = tuple(name in op.grad_inputs for name in op.inputs)
+        node = cls(tuple(datas), tuple(datas), out, params, needs)
+        grad = numpy.ones(numpy.shape(out))
+        grads = node.calculate_grads(grad, node.children, node.out, needs)
+    policy.check_fresh(op.name, cls, grads, [grad, *datas, out], point)
 
 
 def _verify_rule(cls, op, points, reference, name):

@@ -8,6 +8,7 @@ import numpy
 
 from symgrad import einsum_spec
 from symgrad.codegen import linear
+from symgrad.codegen.verify import policy
 from symgrad.codegen.verify.loading import load, load_one
 from symgrad.codegen.verify.policy import CheckError
 from symgrad.ops.contractions import CONTRACTIONS
@@ -66,6 +67,7 @@ def check_structural(source, unbroadcast_source, trials=200, seed=0, ops=STRUCTU
                 x_bars = node.calculate_grads(y, node.children, node.out, needs)
             except Exception as error:  # the rendered code is under test: any failure is its
                 raise CheckError(op.name, "x", point, f"the adjoint raises {error!r}") from None
+            policy.check_fresh(op.name, cls, x_bars, [y, *xs, out], point)
             x_bars = [numpy.asarray(x_bar) for x_bar in x_bars]
             wrong_shape = [x_bar.shape for x_bar in x_bars] != [x.shape for x in xs]
             left = numpy.vdot(out, y)
@@ -151,7 +153,10 @@ def _run_rule(cls, operands, params, rng, choices=()):
     grad = rng.standard_normal(out.shape)
     needs = [True] * len(operands)
     node = cls([None] * len(operands), operands, out, params, needs, saved)
-    return grad, node.calculate_grads(grad, operands, out, needs)
+    grads = node.calculate_grads(grad, node.children, node.out, needs)
+    seen = [grad, *operands, out, *(saved if isinstance(saved, tuple) else [saved])]
+    policy.check_fresh(cls.name, cls, grads, [s for s in seen if s is not None], None)
+    return grad, grads
 
 
 def _matmul_shapes(rng, trials):

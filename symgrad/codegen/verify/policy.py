@@ -73,3 +73,17 @@ def warnings_fail(fail=True):
         else:
             with numpy.errstate(all="ignore"):
                 yield
+
+
+# ---- fresh gradients ------------------------------------------------------------------
+def check_fresh(op, cls, grads, seen, point):
+    """Each gradient the class declares fresh (``cls.fresh_grads``) shares no memory
+    with ``seen`` (the incoming gradient, what the node saved, its output) nor with
+    another gradient it returned: the engine may add into it in place."""
+    for place in cls.fresh_grads:
+        value = grads[place]
+        others = [*seen, *(g for k, g in enumerate(grads) if k != place and g is not None)]
+        if value is None or any(numpy.may_share_memory(value, other) for other in others):
+            raise CheckError(
+                op, f"input {place}", point, "its gradient is declared fresh, but is not"
+            )

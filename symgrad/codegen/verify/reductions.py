@@ -5,6 +5,7 @@ import numpy
 
 from symgrad import special
 from symgrad.codegen.reduce import LOW_TEMPERATURE
+from symgrad.codegen.verify import policy
 from symgrad.codegen.verify.policy import CheckError
 
 
@@ -25,7 +26,10 @@ def verify_reduction(cls, derived, trials=40, seed=0):
         out = numpy.asarray(cls.forward(x, *params))
         grad = rng.standard_normal(out.shape) if grad is None else grad
         node = cls((None,), (x,), out, params, (True,))
-        return out, grad, node.calculate_grads(grad, (x,), out, (True,))[0]
+        grads = node.calculate_grads(grad, node.children, node.out, (True,))
+        point = {"shape": x.shape, "axis": axis, "keepdims": keepdims}
+        policy.check_fresh(reduction.name, cls, grads, [grad, x, out], point)
+        return out, grad, grads[0]
 
     for _ in range(trials):
         shape = tuple(int(s) for s in rng.integers(1, 4, size=rng.integers(1, 4)))
