@@ -25,9 +25,9 @@ from symgrad.window_maps import (
     out_length,
     pad,
     shared_parts,
+    window_parts,
     windows,
     windows_adjoint,
-    written,
 )
 
 # ---- convolution ---------------------------------------------------------------------
@@ -106,16 +106,8 @@ class ConvolutionBackward(BackwardFcn):
                 window_spec, grad, grouped(w, groups, 0), scatter_layout if batch_inner else None
             )
             grad_window = grad_window.reshape(x.shape[0], -1, *grad_window.shape[3:])
-            rank = x.ndim - 2
-            grad_x = windows_adjoint(
-                lambda offset, part, into: written(grad_window[(..., *part, *offset)], into),
-                x.shape,
-                grad_window[(..., *(0,) * rank)],
-                w.shape[2:],
-                stride,
-                padding,
-                dilation,
-            )
+            parts = window_parts(grad_window, x.ndim - 2)
+            grad_x = windows_adjoint(parts, x.shape, w.shape[2:], stride, padding, dilation)
             if batch_inner:
                 grad_x = layout.in_layout_of(x, grad_x)
         if needs[1]:
@@ -149,8 +141,8 @@ class AvgPoolBackward(BackwardFcn):
         kernel, stride, padding, dilation = self.params
         # the derived vjp of a mean, the same for every kernel offset
         grad_kept, n = grad, int(numpy.prod(kernel))
-        grad_at = shared_parts(grad_kept/n)
-        grad_x = windows_adjoint(grad_at, x.shape, grad, kernel, stride, padding, dilation)
+        parts = shared_parts(grad_kept/n, grad)
+        grad_x = windows_adjoint(parts, x.shape, kernel, stride, padding, dilation)
         return (grad_x,)
 
 
@@ -179,6 +171,6 @@ class MaxPoolBackward(BackwardFcn):
         arrays_only(grad, x)
         kernel, stride, padding, dilation = self.params
         window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
-        grad_at = first_max_parts(grad, window, out, len(kernel))
-        grad_x = windows_adjoint(grad_at, x.shape, grad, kernel, stride, padding, dilation)
+        parts = first_max_parts(grad, window, out, len(kernel))
+        grad_x = windows_adjoint(parts, x.shape, kernel, stride, padding, dilation)
         return (grad_x,)

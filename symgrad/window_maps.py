@@ -58,14 +58,25 @@ def windows(x, kernel, stride, dilation):
     return as_strided(x, (*x.shape[:2], *out, *kernel), strides, writeable=False)
 
 
-def windows_adjoint(grad_at, shape, like, kernel, stride, padding, dilation):
-    """The adjoint of windows() of pad(): every window element adds its gradient back
-    where it was read from, into an array of the unpadded ``shape`` (what was read from
-    the padding has no input to go to); one strided slice per kernel offset.
-    ``grad_at(offset, part, into)`` gives the gradient of the window elements at that
-    offset and the output positions ``part`` (a tuple of slices), written into ``into``
-    when that is not None (as a ufunc's ``out``). ``like``, shaped (N, C, *out) as those
-    gradients, gives the result its dtype and the order of its axes in memory."""
+class Parts:
+    """The gradient of a window, kernel offset by kernel offset, without the whole of it
+    in memory: ``at(offset, part, into)`` gives the gradient of the window elements at
+    ``offset`` and the output positions ``part`` (a tuple of slices), written into
+    ``into`` when that is not None (as a ufunc's ``out``); ``like``, shaped (N, C, *out)
+    as those gradients, gives their dtype and the order of their axes in memory."""
+
+    __slots__ = ("at", "like")
+
+    def __init__(self, at, like):
+        self.at, self.like = at, like
+
+
+def windows_adjoint(parts, shape, kernel, stride, padding, dilation):
+    """The transpose of windows() of pad(): every window element adds its gradient
+    (``parts``) back where it was read from, into an array of the unpadded ``shape``
+    (what was read from the padding has no input to go to); one strided slice per
+    kernel offset. The result has the dtype and the axis order of ``parts.like``."""
+    grad_at, like = parts.at, parts.like
     disjoint, tiled, pieces = _adjoint_plan(
         shape[2:], like.shape[2:], kernel, stride, padding, dilation
     )
@@ -170,22 +181,30 @@ def offset_max(window, rank):
     return out
 
 
-def shared_parts(share):
-    """The transpose of a sum over the kernel offsets, as ``grad_at`` of
-    windows_adjoint: every offset's element gets ``share`` (what the sum's vjp gives)."""
+def window_parts(grad_window, rank):
+    """A whole window's gradient (N, C, *out, *kernel) as Parts."""
+
+    def grad_at(offset, part, into):
+        return written(grad_window[(..., *part, *offset)], into)
+
+    return Parts(grad_at, grad_window[(..., *(0,) * rank)])
+
+
+def shared_parts(share, grad):
+    """The transpose of a sum over the kernel offsets, as Parts: every offset's element
+    gets ``share`` (what the sum's vjp gives for ``grad``)."""
 
     def grad_at(offset, part, into):
         return written(share[(..., *part)], into)
 
-    return grad_at
+    return Parts(grad_at, grad)
 
 
 def first_max_parts(grad, window, out, rank):
-    """The transpose of selecting each window's first maximum (``out``), as ``grad_at``
-    of windows_adjoint: walking the offsets in order, each window's gradient goes to the
-    first element equal to its maximum; every window has its maximum, so the last
-    offset takes the windows still unclaimed. windows_adjoint calls it for the offsets
-    in order."""
+    """The transpose of selecting each window's first maximum (``out``), as Parts:
+    walking the offsets in order, each window's gradient goes to the first element
+    equal to its maximum; every window has its maximum, so the last offset takes the
+    windows still unclaimed. windows_adjoint asks for the offsets in order."""
     elements = dict(offsets(window, rank))
     last = next(reversed(elements))
     # NOTE: the masks, and out they are compared with, in grad's layout: a pass over two
@@ -205,4 +224,4 @@ def first_max_parts(grad, window, out, rank):
         numpy.logical_xor(unclaimed, first, out=unclaimed)
         return numpy.multiply(grad[part], first[part], out=into)
 
-    return grad_at
+    return Parts(grad_at, grad)

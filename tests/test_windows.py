@@ -228,7 +228,7 @@ def test_window_check_rejects_a_max_pool_that_breaks_the_first_maximum_conventio
             part = (..., *part)
             return np.multiply(grad[part], (elements[offset] == out)[part], out=into)
 
-        return grad_at
+        return window_maps.Parts(grad_at, grad)
 
     monkeypatch.setattr(window_maps, "first_max_parts", every_maximum_parts)
     with pytest.raises(CheckError, match=r"^max_pool: d/dx .* ties=True"):

@@ -3,7 +3,8 @@
 A linear map composed of steps A1, ..., Ak has the adjoint Ak^T ... A1^T: the reverse
 composition of the steps' transposes. Each kind of step has one transpose rule here, and
 one NumPy form (a permutation prints as numpy.transpose, a broadcast's transpose as a
-sum, a read's as a scatter-add); no op has a rule of its own. The transpose of a step
+sum, a read's as a scatter-add, a window gather's as a scatter-add per kernel offset);
+no op has a rule of its own. The transpose of a step
 may need the shape the step was applied to: the first step's is the input's, saved by
 the forward; each later one is the shape the step before gives, computed from the
 declaration.
@@ -36,6 +37,10 @@ def transpose(step, shape):
             return maps.Split(axis, shape)
         case maps.Split(axis, _):
             return maps.Concat(axis)
+        case maps.Gather(kernel, stride, padding, dilation):
+            return maps.ScatterWindows(shape, kernel, stride, padding, dilation)
+        case maps.ScatterWindows(_, kernel, stride, padding, dilation):
+            return maps.Gather(kernel, stride, padding, dilation)
     raise TypeError(f"no transpose rule for {step!r}")
 
 
@@ -64,6 +69,10 @@ def apply(step, value):
             return f"numpy.concatenate({value}, {axis})"
         case maps.Split(axis, shapes):
             return f"split_blocks({value}, {shapes}, {axis})"
+        case maps.Gather(kernel, stride, padding, dilation):
+            return f"windows(pad({value}, {padding}, 0.0), {kernel}, {stride}, {dilation})"
+        case maps.ScatterWindows(shape, kernel, stride, padding, dilation):
+            return f"windows_adjoint({value}, {shape}, {kernel}, {stride}, {padding}, {dilation})"
     raise TypeError(f"no NumPy form for {step!r}")
 
 

@@ -361,8 +361,10 @@ def _batch_inner(term):
 
 def window_context(op, mean_code):
     """The template's view of one window op; a contraction's vjp specs are derived from
-    its declared spec by the einsum rule, for 1, 2 and 3 spatial axes."""
+    its declared spec by the einsum rule, for 1, 2 and 3 spatial axes, and the gather's
+    transpose by the linear-map rule, applied to the window's gradient ``parts``."""
     from symgrad import einsum_spec
+    from symgrad.codegen import linear
 
     context = {
         "name": op.name,
@@ -372,6 +374,7 @@ def window_context(op, mean_code):
         "pad_value": "-numpy.inf" if op.pad_value == float("-inf") else repr(op.pad_value),
         "mean_code": mean_code,
         "saves_out": op.reduce == "first_max",
+        "gather_adjoint": linear.apply(linear.transpose(op.gather, "x.shape"), "parts"),
         # every gradient is a new array: a scatter-add's result or a product's
         "fresh_grads": (0, 1, 2) if op.reduce == "contract" else (0,),
     }

@@ -83,3 +83,26 @@ class Split:
 
     axis: str
     shapes: str
+
+
+@dataclass(frozen=True)
+class Gather:
+    """out[n, c, s..., k...] = x_padded[n, c, s*stride + k*dilation]: the windows of the
+    zero-padded input, an affine index per spatial axis (a strided view)."""
+
+    kernel: str
+    stride: str
+    padding: str
+    dilation: str
+
+
+@dataclass(frozen=True)
+class ScatterWindows:
+    """Each window element of x (shaped as Gather gives it) added back where it was read
+    from, into an array of ``shape``; what was read from the padding is dropped."""
+
+    shape: str
+    kernel: str
+    stride: str
+    padding: str
+    dilation: str

@@ -13,12 +13,18 @@ an affine index; then does one thing with each window:
 - ``first_max`` over the kernel offsets: the value and position of the first maximum
   (padding is -inf, as PyTorch's max_pool).
 
-The generator derives the vjps: the contraction's by the einsum rule, the mean's and the
-selection's as the adjoints of those maps, then the adjoint of the gather (a scatter-add,
-one strided slice per kernel offset) and of the padding (a slice).
+The generator derives the vjps: the contraction's by the einsum rule, the mean's by the
+reduction rule, the selection's as its transpose, then the transpose of the gather (a
+scatter-add, one strided slice per kernel offset, dropping what was read from the
+padding) by the linear-map rule.
 """
 
 from dataclasses import dataclass
+
+from symgrad.ops.maps import Gather
+
+# A pool's windows: its kernel_size, stride, padding and dilation arguments.
+POOL_GATHER = Gather("kernel", "stride", "padding", "dilation")
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,8 @@ class Window:
     bias: str = ""  # for "contract": the letters of the term added to the output (its third
     # input; None at run time adds nothing)
     pad_value: float = 0.0
+    # the gather, in the op's arguments (its transpose is derived: symgrad/codegen/linear.py)
+    gather: Gather = POOL_GATHER
 
     @property
     def class_name(self):
@@ -36,7 +44,13 @@ class Window:
 
 
 WINDOWS = (
-    Window("convolution", "contract", "ngcSK,gocK->ngoS", bias="go"),
+    Window(
+        "convolution",
+        "contract",
+        "ngcSK,gocK->ngoS",
+        bias="go",
+        gather=Gather("w.shape[2:]", "stride", "padding", "dilation"),
+    ),
     Window("avg_pool", "mean"),
     Window("max_pool", "first_max", pad_value=float("-inf")),
 )
