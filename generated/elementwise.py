@@ -2,9 +2,10 @@
 # and symgrad/ops/elementwise.py. DO NOT EDIT: change the op table or the template and regenerate.
 """Element-wise ops: a NumPy forward kernel and a derived backward class per op.
 
-Each rule was derived by SymPy from the forward definition in its docstring and checked
-before it was written: against SymPy's derivative at high precision, against central
-finite differences in float64, at stress points, and at each declared kink. A rule that
+Each rule was derived by SymPy from the forward definition in its docstring, and the
+class below, this very text, was checked before it was written: against SymPy's
+derivative at high precision and central finite differences, by relative error at
+stress points, and at each declared kink (symgrad/codegen/verify). A rule that
 selects (numpy.where) runs with NumPy's floating-point warnings off: the branch not
 taken is computed too, and what it does there (exp overflowing where elu passes x
 through, log(0) where power's convention holds) is not about the result.
