@@ -29,7 +29,7 @@ class MatmulBackward(BackwardFcn):
     differentiable = (True, True)
     saves_inputs = True
     saves_out = False
-    fresh_grads = ()
+    fresh_grads = (0, 1)
 
     def calculate_grads(self, grad, children, out, needs):
         a, b = children

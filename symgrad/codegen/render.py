@@ -319,15 +319,15 @@ def contraction_context(op):
     forward = einsum_spec.as_matmul(inputs, output, names) or (
         f'numpy.einsum("{op.spec}", {", ".join(names)})'
     )
-    vjps, doc_lines = [], []
+    vjps, doc_lines, fresh = [], [], []
     for place, name in enumerate(names):
         spec, _, _ = einsum_spec.vjp_plan(inputs, output, place)
         spec_inputs, spec_output = einsum_spec.parse(spec)
         others = [n for n in names if n != name]
-        code = einsum_spec.as_matmul(spec_inputs, spec_output, ["grad", *others]) or (
-            f"einsum_spec.vjp(grad, children, {inputs!r}, {output!r}, {place})"
-        )
+        product = einsum_spec.as_matmul(spec_inputs, spec_output, ["grad", *others])
+        code = product or f"einsum_spec.vjp(grad, children, {inputs!r}, {output!r}, {place})"
         vjps.append(code)
+        fresh.append(product)
         doc_lines.append(f'grad_{name} = einsum("{spec}", grad, {", ".join(others)})')
     return {
         "name": op.name,
@@ -339,7 +339,7 @@ def contraction_context(op):
         "doc_lines": doc_lines,
         "differentiable": tuple(True for _ in names),
         # a matmul makes a new array; the run-time rule may broadcast a view
-        "fresh_grads": fresh_places(code if "@" in code else None for code in vjps),
+        "fresh_grads": fresh_places(fresh),
     }
 
 
