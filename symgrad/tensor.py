@@ -375,16 +375,14 @@ def backward_seed(root, grad, create_graph):
             )
         # NOTE: not numpy.ones, a Python function (empty + copyto): two C calls instead
         grad = numpy.array(1, dtype=root.data.dtype).reshape(root.data.shape)
-    elif isinstance(grad, Tensor) and create_graph:
-        if grad.shape != root.shape:
-            raise RuntimeError(f"backward: grad has shape {grad.shape}, the output {root.shape}")
-        return grad  # with its graph
-    else:
+    elif not (create_graph and isinstance(grad, Tensor)):  # (such a tensor is kept as is)
         grad = numpy.asarray(_data(grad), dtype=root.data.dtype).view()
         grad.flags.writeable = False
-        if grad.shape != root.shape:
-            raise RuntimeError(f"backward: grad has shape {grad.shape}, the output {root.shape}")
-    return wrap(grad) if create_graph else grad
+    if grad.shape != root.shape:
+        raise RuntimeError(f"backward: grad has shape {grad.shape}, the output {root.shape}")
+    if create_graph and not isinstance(grad, Tensor):
+        grad = wrap(grad)
+    return grad
 
 
 def replay(node):
