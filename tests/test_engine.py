@@ -159,6 +159,29 @@ def test_only_unbroadcast_sums_of_their_own_count_as_new():
     assert not _is_new(np.float64(3.0), grad)
 
 
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape"),
+    [((3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5)), ((2, 3, 4), (4, 5)), ((4, 1), (1, 3))],
+)
+def test_matmul_gradients_declared_fresh_are_new_arrays(a_shape, b_shape):
+    from symgrad.generated.contractions import MatmulBackward
+
+    assert MatmulBackward.fresh_grads == (0, 1)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    out = np.matmul(a, b)
+    grad = rng.standard_normal(out.shape)
+    node = MatmulBackward((a, b), (a, b), out, (), [True, True])
+    grads = node.calculate_grads(grad, (a, b), out, [True, True])
+    for place in MatmulBackward.fresh_grads:
+        result = grads[place]
+        assert type(result) is np.ndarray
+        assert result.flags.writeable
+        assert result.base is None
+        for other in (a, b, out, grad, grads[1 - place]):
+            assert not np.shares_memory(result, other)
+
+
 # ---- what the runtime's source must not contain ------------------------------------------
 
 
