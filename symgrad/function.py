@@ -29,7 +29,8 @@ class BackwardFcn:
     # such an op is then reported as shapes that cannot be broadcast together.
     broadcasts = True
     # The input positions whose gradient calculate_grads returns as a new array that
-    # nothing else references (not ``grad`` itself, nor a view of it or of a saved value).
+    # nothing else references (not ``grad`` itself, nor a view of it or of a saved value,
+    # nor the array it returns for another position).
     # The engine may sum into such an array in place, or hand it out as a leaf's ``.grad``
     # without a copy; it copies what is not declared here, so the default is always safe.
     fresh_grads = ()

@@ -310,6 +310,16 @@ def test_star_import_and_dir_give_the_api():
     assert out.split() == ["True", "True", "True", "symgrad.nn", "True"]
 
 
+def test_the_api_names_that_are_also_submodules_are_the_listed_ones():
+    import pkgutil
+
+    import symgrad
+
+    submodules = {module.name for module in pkgutil.iter_modules(symgrad.__path__)}
+    shadowed = (set(sg.__all__) & (submodules | {"generated"})) - {"nn"}  # nn is the module
+    assert shadowed == symgrad._FUNCTIONS_NAMED_LIKE_MODULES
+
+
 def test_unknown_names_raise_attribute_error():
     assert not hasattr(sg, "no_such_name")
     assert not hasattr(sg, "_private")
