@@ -24,7 +24,12 @@ def frozen(value):
         copy = value.copy(order="K")  # the same layout, for the backward's speed
         copy.flags.writeable = False
         return copy
-    if kind is list or kind is tuple:
-        items = [frozen(item) for item in value]
-        return items if kind is list else tuple(items)
+    if kind is tuple:
+        # NOTE: most params are tuples of numbers and None (axes, shapes, flags): kept
+        for item in value:
+            if type(item) not in _IMMUTABLE:
+                return tuple([frozen(item) for item in value])
+        return value
+    if kind is list:
+        return [frozen(item) for item in value]
     return value
