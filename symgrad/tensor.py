@@ -291,7 +291,8 @@ _new_object = object.__new__
 def apply(fcn, inputs, params=()):
     """Run the op ``fcn`` (a generated BackwardFcn class) forward on ``inputs``, tensors
     or constants, and record a node when any tensor input requires a gradient (and grad
-    mode is on in this thread). The node keeps copies of the constants and params."""
+    mode is on in this thread). The node keeps read-only copies of the arrays among the
+    constants and params (symgrad/saved.py), never the caller's arrays themselves."""
     # NOTE: this runs once per op; it is written for speed on small arrays (one loop
     # instead of comprehensions, which are function calls of their own in Python 3.11).
     datas, needs = [], []
@@ -316,7 +317,8 @@ def apply(fcn, inputs, params=()):
         return wrap(out)
     if False in fcn.differentiable:
         needs = [n and d for n, d in zip(needs, fcn.differentiable, strict=True)]
-    if constants:
+    if constants and (fcn.saves_inputs or fcn.saves_out):
+        # NOTE: a node that keeps neither reads no constant: `x - target` copies nothing
         inputs = tuple(x if isinstance(x, Tensor) else frozen(x) for x in inputs)
         datas = [x.data if isinstance(x, Tensor) else x for x in inputs]
     if params:
@@ -338,16 +340,22 @@ def apply_binary(fcn, a, b):
         need_a = a_is_tensor and a._requires_grad
         need_b = b_is_tensor and b._requires_grad
         if need_a or need_b:
-            # the node keeps a copy of a constant operand that can change (an ndarray)
+            # a constant operand that can change (an ndarray, not a number)
             if not b_is_tensor and type(y) not in _NUMBERS:
-                b = y = frozen(y)
+                b = y = _kept(fcn, y)
             elif not a_is_tensor and type(x) not in _NUMBERS:
-                a = x = frozen(x)
+                a = x = _kept(fcn, x)
             return wrap(out, fcn((a, b), (x, y), out, (), (need_a, need_b)))
     return wrap(out)
 
 
 _NUMBERS = frozenset((float, int, bool))
+
+
+def _kept(fcn, constant):
+    """What a node of ``fcn`` keeps of a constant operand: a frozen copy, if the node keeps
+    its inputs or its output (else no rule reads the constant)."""
+    return frozen(constant) if fcn.saves_inputs or fcn.saves_out else constant
 
 
 def _explain(fcn, datas, error):
