@@ -14,7 +14,7 @@ $(STAMP): requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 generate: $(STAMP)
-	SYMGRAD_CODEGEN=1 $(PY) -m symgrad.codegen
+	$(PY) -m symgrad.codegen
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -28,6 +28,12 @@ class BackwardFcn:
     # Whether the inputs broadcast against each other (element-wise ops): a ValueError of
     # such an op is then reported as shapes that cannot be broadcast together.
     broadcasts = True
+    # The input positions whose gradient calculate_grads returns as a new array that
+    # nothing else references (not ``grad`` itself, nor a view of it or of a saved value,
+    # nor the array it returns for another position).
+    # The engine may sum into such an array in place, or hand it out as a leaf's ``.grad``
+    # without a copy; it copies what is not declared here, so the default is always safe.
+    fresh_grads = ()
 
     def __init__(self, inputs, children, out, params, needs, saved=None):
         self.inputs = inputs  # the input Tensors (or constants), for the graph walk

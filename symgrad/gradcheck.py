@@ -2,8 +2,8 @@
 
 import numpy
 
-from symgrad.engine import grad as autograd_grad
-from symgrad.engine import no_grad
+from symgrad.autograd import grad as autograd_grad
+from symgrad.grad_mode import no_grad
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):

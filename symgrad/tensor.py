@@ -1,5 +1,6 @@
-"""Tensor: an ndarray that remembers how it was computed, and ``apply``, the one place
-where an op runs forward and, if a gradient is wanted, records its node."""
+"""Tensor: an ndarray that remembers how it was computed; ``apply``, the one place where
+an op runs forward and, if a gradient is wanted, records its node; and what a backward
+pass needs of tensors (its seed, and the replay of a node for create_graph)."""
 
 import numbers
 
@@ -8,6 +9,8 @@ import numpy
 from symgrad import engine
 from symgrad.generated import elementwise as ew
 from symgrad.generated import structural
+from symgrad.grad_mode import is_grad_enabled
+from symgrad.saved import frozen
 
 FLOAT_KINDS = "f"
 
@@ -67,7 +70,8 @@ class Tensor:
 
     def backward(self, grad=None, retain_graph=False, create_graph=False):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
-        engine.backward([self], [grad], retain_graph, create_graph)
+        seed = backward_seed(self, grad, create_graph)
+        engine.backward([self], [seed], retain_graph, replay if create_graph else None)
 
     def detach(self):
         """The same data, cut from the graph (shares memory, like PyTorch)."""
@@ -160,7 +164,7 @@ class Tensor:
         return apply_binary(ew.PowerBackward, other, self)
 
     # NOTE: symgrad.linalg (NumPy's matmul semantics) builds on this module; its matmul
-    # is found where numpy.matmul on tensors dispatches to, filled in by symgrad.api.
+    # is found where numpy.matmul on tensors dispatches to, filled in by symgrad.methods.
     def __matmul__(self, other):
         return DISPATCH[numpy.matmul](self, other)
 
@@ -230,7 +234,7 @@ class Tensor:
 
 
 # NumPy function (or special function name) -> symgrad function; filled in by
-# symgrad/__init__.py from the generated function table.
+# symgrad/methods.py from the generated function table.
 DISPATCH = {}
 # Functions whose result carries no gradient: comparisons and step functions.
 CONSTANT_UFUNCS = frozenset(
@@ -286,10 +290,13 @@ _new_object = object.__new__
 
 def apply(fcn, inputs, params=()):
     """Run the op ``fcn`` (a generated BackwardFcn class) forward on ``inputs``, tensors
-    or constants, and record a node when any tensor input requires a gradient."""
+    or constants, and record a node when any tensor input requires a gradient (and grad
+    mode is on in this thread). The node keeps read-only copies of the arrays among the
+    constants and params (symgrad/saved.py), never the caller's arrays themselves."""
     # NOTE: this runs once per op; it is written for speed on small arrays (one loop
     # instead of comprehensions, which are function calls of their own in Python 3.11).
     datas, needs = [], []
+    constants = False
     for x in inputs:
         if isinstance(x, Tensor):
             datas.append(x.data)
@@ -297,6 +304,7 @@ def apply(fcn, inputs, params=()):
         else:
             datas.append(x)
             needs.append(False)
+            constants = True
     saved = None
     try:
         if fcn.forward_saving is None:
@@ -305,10 +313,16 @@ def apply(fcn, inputs, params=()):
             out, saved = fcn.forward_saving(*datas, *params)
     except ValueError as error:
         raise _explain(fcn, datas, error) from None
-    if True not in needs or not engine.grad_enabled:
+    if True not in needs or not is_grad_enabled():
         return wrap(out)
     if False in fcn.differentiable:
         needs = [n and d for n, d in zip(needs, fcn.differentiable, strict=True)]
+    if constants and (fcn.saves_inputs or fcn.saves_out):
+        # NOTE: a node that keeps neither reads no constant: `x - target` copies nothing
+        inputs = tuple(x if isinstance(x, Tensor) else frozen(x) for x in inputs)
+        datas = [x.data if isinstance(x, Tensor) else x for x in inputs]
+    if params:
+        params = frozen(params)
     return wrap(out, fcn(inputs, datas, out, params, needs, saved))
 
 
@@ -322,12 +336,26 @@ def apply_binary(fcn, a, b):
         out = fcn.forward(x, y)
     except ValueError as error:
         raise _explain(fcn, (x, y), error) from None
-    if engine.grad_enabled:
+    if is_grad_enabled():
         need_a = a_is_tensor and a._requires_grad
         need_b = b_is_tensor and b._requires_grad
         if need_a or need_b:
+            # a constant operand that can change (an ndarray, not a number)
+            if not b_is_tensor and type(y) not in _NUMBERS:
+                b = y = _kept(fcn, y)
+            elif not a_is_tensor and type(x) not in _NUMBERS:
+                a = x = _kept(fcn, x)
             return wrap(out, fcn((a, b), (x, y), out, (), (need_a, need_b)))
     return wrap(out)
+
+
+_NUMBERS = frozenset((float, int, bool))
+
+
+def _kept(fcn, constant):
+    """What a node of ``fcn`` keeps of a constant operand: a frozen copy, if the node keeps
+    its inputs or its output (else no rule reads the constant)."""
+    return frozen(constant) if fcn.saves_inputs or fcn.saves_out else constant
 
 
 def _explain(fcn, datas, error):
@@ -339,3 +367,34 @@ def _explain(fcn, datas, error):
             listed = " and ".join(str(s) for s in shapes)
             return ValueError(f"{fcn.name}: shapes {listed} cannot be broadcast together")
     return ValueError(f"{fcn.name}: {error}")
+
+
+# ---- what a backward pass needs of tensors ---------------------------------------------
+def backward_seed(root, grad, create_graph):
+    """The gradient a backward pass starts ``root`` with: 1 for a scalar, else ``grad``,
+    checked, as an array of root's dtype that cannot be written through (the caller's own
+    array is never changed by the pass); a tensor with create_graph."""
+    if not root._requires_grad:
+        raise RuntimeError("backward: the tensor does not require grad and has no grad_fn")
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implicit only for a scalar output, not shape {root.shape}"
+            )
+        # NOTE: not numpy.ones, a Python function (empty + copyto): two C calls instead
+        grad = numpy.array(1, dtype=root.data.dtype).reshape(root.data.shape)
+    elif not (create_graph and isinstance(grad, Tensor)):  # (such a tensor is kept as is)
+        grad = numpy.asarray(_data(grad), dtype=root.data.dtype).view()
+        grad.flags.writeable = False
+    if grad.shape != root.shape:
+        raise RuntimeError(f"backward: grad has shape {grad.shape}, the output {root.shape}")
+    if create_graph and not isinstance(grad, Tensor):
+        grad = wrap(grad)
+    return grad
+
+
+def replay(node):
+    """For create_graph: the node's inputs as tensors, and its output recomputed from them,
+    so that a rule using ``out`` is differentiated through it."""
+    out = apply(type(node), node.inputs, node.params) if node.saves_out else None
+    return node.inputs, out

@@ -646,6 +646,201 @@ def test_user_grad_outputs_of_sg_grad_are_not_mutated():
     np.testing.assert_array_equal(g, saved)
 
 
+# ---- values saved for backward -----------------------------------------------------------
+# NumPy arrays given as constants, index arrays and where conditions, changed by the caller
+# after the forward, change nothing: the gradient is that of the values at forward time.
+
+
+def assert_untouched(array, values):
+    np.testing.assert_array_equal(array, values)
+    assert array.flags.writeable
+
+
+def test_a_constant_changed_after_the_forward_changes_nothing():
+    c = np.array([1.0, 2.0, 3.0])
+    x = sg.tensor(np.ones(3), requires_grad=True)
+    y = (x * c).sum()
+    c[:] = 100.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 2.0, 3.0])
+    assert c.flags.writeable
+
+
+@pytest.mark.parametrize("side", ["numerator", "denominator"])
+def test_a_constant_in_a_division_changed_after_the_forward(side):
+    xv, cv = np.array([1.0, 2.0, 4.0]), np.array([2.0, 4.0, 8.0])
+    c = cv.copy()
+    x = sg.tensor(xv, requires_grad=True)
+    y = (c / x).sum() if side == "numerator" else (x / c).sum()
+    c[:] = -1.0
+    y.backward()
+    want = -cv / xv**2 if side == "numerator" else 1.0 / cv
+    np.testing.assert_allclose(x.grad, want)
+    assert c.flags.writeable
+
+
+def test_a_constant_of_a_named_function_changed_after_the_forward():
+    c = np.array([0.5, 2.0])
+    x = sg.tensor([1.0, 3.0], requires_grad=True)
+    y = sg.maximum(x, c).sum() + sg.arctan2(x, c).sum()
+    c[:] = 0.0
+    y.backward()
+    cv, xv = np.array([0.5, 2.0]), np.array([1.0, 3.0])
+    np.testing.assert_allclose(x.grad, 1.0 + cv / (xv**2 + cv**2))
+
+
+@pytest.mark.parametrize(
+    "make_index",
+    [
+        lambda: np.array([0, 0, 3]),  # integer array, with a repeat
+        lambda: np.array([True, False, False, True]),  # boolean mask
+        lambda: [0, 0, 3],  # a list is an integer array too
+        lambda: (np.array([0, 0, 3]),),  # a tuple holding an array
+    ],
+    ids=["int-array", "mask", "list", "tuple-of-array"],
+)
+def test_an_index_changed_after_the_forward_changes_nothing(make_index):
+    index = make_index()
+    x = sg.tensor(np.arange(4.0), requires_grad=True)
+    picked = x[index]
+    want = np.zeros(4)
+    np.add.at(want, index, np.arange(1.0, picked.size + 1))
+    y = (picked * np.arange(1.0, picked.size + 1)).sum()
+    target = index[0] if isinstance(index, tuple) else index
+    target[0] = 2 if not isinstance(target[0], np.bool_) else False
+    y.backward()
+    np.testing.assert_array_equal(x.grad, want)
+
+
+def test_a_two_dimensional_index_changed_after_the_forward():
+    rows, cols = np.array([0, 1, 1]), np.array([2, 0, 2])
+    x = sg.tensor(np.zeros((2, 3)), requires_grad=True)
+    y = x[rows, cols].sum()
+    rows[:] = 0
+    cols[:] = 0
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [[0.0, 0.0, 1.0], [1.0, 0.0, 1.0]])
+    assert_untouched(rows, [0, 0, 0])
+
+
+def test_a_where_condition_changed_after_the_forward_changes_nothing():
+    condition = np.array([True, False, True])
+    x = sg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    z = sg.tensor([4.0, 5.0, 6.0], requires_grad=True)
+    y = (sg.where(condition, x, z) * np.array([1.0, 2.0, 3.0])).sum()
+    condition[:] = False
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 0.0, 3.0])
+    np.testing.assert_array_equal(z.grad, [0.0, 2.0, 0.0])
+    assert_untouched(condition, [False, False, False])
+
+
+def test_clip_bounds_changed_after_the_forward_change_nothing():
+    low, high = np.array([0.0, 0.0, 0.0]), np.array([1.0, 1.0, 1.0])
+    x = sg.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+    y = sg.clip(x, low, high).sum()
+    low[:] = -10.0
+    high[:] = 10.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0, 0.0])
+
+
+def test_saved_constants_serve_create_graph_too():
+    # create_graph runs the rules on the node's inputs as tensors: the saved copy there too
+    c = np.array([1.0, 2.0])
+    x = sg.tensor([3.0, 4.0], requires_grad=True)
+    y = (sg.exp(x * c) * c).sum()
+    c[:] = 0.0
+    (g,) = sg.grad(y, x, create_graph=True)
+    cv, xv = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    np.testing.assert_allclose(g.data, cv * cv * np.exp(xv * cv))
+    g.sum().backward()
+    np.testing.assert_allclose(x.grad, cv**3 * np.exp(xv * cv))
+
+
+def test_a_constant_no_rule_reads_changed_after_the_forward():
+    target = np.array([1.0, 5.0])
+    x = sg.tensor([2.0, 3.0], requires_grad=True)
+    y = ((x - target) ** 2).sum() + (target + x).sum()
+    target[:] = 0.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad, 2.0 * (np.array([2.0, 3.0]) - [1.0, 5.0]) + 1.0)
+
+
+def test_constants_are_copied_only_when_a_node_is_recorded():
+    c = np.array([1.0, 2.0])
+    with sg.no_grad():
+        y = sg.tensor([1.0, 1.0], requires_grad=True) * c
+    assert y.grad_fn is None
+    z = sg.tensor([1.0, 1.0]) * c  # no input requires grad
+    assert z.grad_fn is None
+    assert c.flags.writeable
+
+
+# ---- gradients summed in place, never into an array someone else sees -------------------
+
+
+def test_reused_values_through_ops_that_pass_grad_on_sum_correctly():
+    # add, reshape, getitem and transpose hand the same incoming array on unchanged: the
+    # engine sums their contributions without writing into any of them
+    x = sg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    h = x + 0.0
+    y = h + h.reshape(3, 2).reshape(2, 3) + h[:, :] + h.T.T + h[np.array([0, 1])]
+    g = np.arange(1.0, 7.0).reshape(2, 3)
+    y.backward(g)
+    np.testing.assert_array_equal(x.grad, 5.0 * g)
+    assert_untouched(g, np.arange(1.0, 7.0).reshape(2, 3))
+
+
+def test_a_seed_that_reaches_leaves_unchanged_is_never_written():
+    g = np.ones(3)
+    a = sg.tensor(np.zeros(3), requires_grad=True)
+    b = sg.tensor(np.zeros(3), requires_grad=True)
+    y = a + b + a
+    y.backward(g)
+    assert_untouched(g, np.ones(3))
+    np.testing.assert_array_equal(a.grad, [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0, 1.0])
+    assert not np.shares_memory(a.grad, b.grad)
+    assert not np.shares_memory(b.grad, g)
+    b.grad += 1.0
+    assert_untouched(g, np.ones(3))
+
+
+def test_accumulating_into_dot_grad_makes_a_new_array():
+    x = sg.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3.0).sum().backward()
+    first = x.grad
+    (x * 3.0).sum().backward()
+    np.testing.assert_array_equal(first, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad, [6.0, 6.0])
+
+
+def test_sg_grad_results_never_alias_each_other_or_the_seed():
+    g = np.array([1.0, 2.0, 3.0])
+    a = sg.tensor(np.zeros(3), requires_grad=True)
+    b = sg.tensor(np.zeros(3), requires_grad=True)
+    h = a * 1.0
+    results = sg.grad(h + b + 0.0, [a, b, b, h], grad_outputs=g)
+    for result in results:
+        np.testing.assert_array_equal(result.data, g)
+        assert not np.shares_memory(result.data, g)
+    for k, first in enumerate(results):
+        for second in results[k + 1 :]:
+            assert not np.shares_memory(first.data, second.data)
+    assert_untouched(g, [1.0, 2.0, 3.0])
+
+
+def test_sg_grad_of_a_non_leaf_used_twice():
+    x = sg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2.0
+    (gh, gx) = sg.grad((h * h + h).sum(), [h, x])
+    hv = np.array([2.0, 4.0])
+    np.testing.assert_allclose(gh.data, 2 * hv + 1)
+    np.testing.assert_allclose(gx.data, 2 * (2 * hv + 1))
+    assert not np.shares_memory(gh.data, gx.data)
+
+
 # ---- retain_grad ---------------------------------------------------------------------------
 
 
@@ -748,10 +943,18 @@ def test_recursive_no_grad_decorated_function_restores_grad_mode():
         assert grad_enabled(), "grad mode left disabled after a recursive no_grad function"
     finally:
         # Cleanup only: a broken restore must not disable gradients for later tests.
-        if not grad_enabled():
-            import symgrad.engine
+        while not grad_enabled():
+            sg.enable_grad().__enter__()
 
-            symgrad.engine.grad_enabled = True
+
+def test_one_no_grad_instance_entered_again_while_active():
+    x = sg.tensor([1.0, 2.0], requires_grad=True)
+    quiet = sg.no_grad()
+    with quiet:
+        with quiet, sg.enable_grad():
+            assert (x * 2.0).grad_fn is not None
+        assert not grad_enabled()
+    assert grad_enabled()
 
 
 # ---- sg.grad ---------------------------------------------------------------------------------
