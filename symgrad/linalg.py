@@ -7,13 +7,6 @@ from symgrad import einsum_spec
 from symgrad.generated import contractions
 from symgrad.tensor import Tensor, apply
 
-# NOTE: interim, until the generator declares BackwardFcn.fresh_grads for each class:
-# matmul's rule returns numpy.matmul's results, new arrays, so the engine may hand them out
-# as .grad without copying them (an MLP's weight gradients: 3-8% of its training step).
-# The generator's own declaration, once there, is left as it is.
-if "fresh_grads" not in vars(contractions.MatmulBackward):
-    contractions.MatmulBackward.fresh_grads = (0, 1)
-
 
 def _ndim(value):
     return value.data.ndim if isinstance(value, Tensor) else numpy.ndim(value)
