@@ -307,7 +307,7 @@ def broadcast_to(x, shape):
     return apply(structural.BroadcastToBackward, (x,), (shape,))
 
 
-def transpose(x, axes):
+def transpose(x, axes=None):
     """numpy.transpose(x, axes), differentiable (its adjoint is derived from its map)."""
     return apply(structural.TransposeBackward, (x,), (axes,))
 
@@ -340,6 +340,61 @@ def tile(x, reps):
 def concatenate(arrays, axis=0):
     """numpy.concatenate(xs, axis), differentiable (its adjoint is derived from its map)."""
     return apply(structural.ConcatenateBackward, tuple(arrays), (axis,))
+
+
+def moveaxis(x, source, destination):
+    """numpy.moveaxis(x, source, destination), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.MoveaxisBackward, (x,), (source, destination))
+
+
+def rollaxis(x, axis, start=0):
+    """numpy.rollaxis(x, axis, start), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.RollaxisBackward, (x,), (axis, start))
+
+
+def ravel(x):
+    """numpy.ravel(x), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.RavelBackward, (x,), ())
+
+
+def flipud(x):
+    """numpy.flipud(x), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.FlipudBackward, (x,), ())
+
+
+def fliplr(x):
+    """numpy.fliplr(x), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.FliplrBackward, (x,), ())
+
+
+def rot90(x, k=1, axes=(0, 1)):
+    """numpy.rot90(x, k, axes), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.Rot90Backward, (x,), (k, axes))
+
+
+def roll(x, shift, axis=None):
+    """numpy.roll(x, shift, axis), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.RollBackward, (x,), (shift, axis))
+
+
+def repeat(x, repeats, axis=None):
+    """numpy.repeat(x, repeats, axis), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.RepeatBackward, (x,), (repeats, axis))
+
+
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    """numpy.diagonal(x, offset, axis1, axis2), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.DiagonalBackward, (x,), (offset, axis1, axis2))
+
+
+def tril(x, k=0):
+    """numpy.tril(x, k), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.TrilBackward, (x,), (k,))
+
+
+def triu(x, k=0):
+    """numpy.triu(x, k), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.TriuBackward, (x,), (k,))
 
 
 def _getitem(x, index):
@@ -413,6 +468,9 @@ METHODS = (
     "squeeze",
     "flip",
     "tile",
+    "ravel",
+    "repeat",
+    "diagonal",
 )
 
 # NumPy ufuncs called on Tensors dispatch here (used when differentiating a backward
@@ -474,6 +532,17 @@ ARRAY_FUNCTIONS = {
     numpy.pad: pad,
     numpy.tile: tile,
     numpy.concatenate: concatenate,
+    numpy.moveaxis: moveaxis,
+    numpy.rollaxis: rollaxis,
+    numpy.ravel: ravel,
+    numpy.flipud: flipud,
+    numpy.fliplr: fliplr,
+    numpy.rot90: rot90,
+    numpy.roll: roll,
+    numpy.repeat: repeat,
+    numpy.diagonal: diagonal,
+    numpy.tril: tril,
+    numpy.triu: triu,
     "getitem": _getitem,
     "scatter_add": _scatter_add,
 }

@@ -13,7 +13,23 @@ the adjoint needs nothing else.
 import numpy
 
 from symgrad.function import BackwardFcn
-from symgrad.index_maps import add_at, inverse_axes, pad_interior, split_blocks, sum_to, tile_layout
+from symgrad.index_maps import (
+    add_at,
+    axes_after,
+    diagonal_axes,
+    diagonal_index,
+    inverse_axes,
+    lower_triangle,
+    pad_interior,
+    permuted,
+    repeat_index,
+    repeat_shape,
+    rot90_axes,
+    rot90_flip,
+    split_blocks,
+    sum_to,
+    tile_layout,
+)
 
 
 # ---- reshape -------------------------------------------------------------------------
@@ -353,6 +369,379 @@ class ConcatenateBackward(BackwardFcn):
         x_shapes = self.saved
         grad = split_blocks(grad, x_shapes, axis)
         return tuple(grad)
+
+
+# ---- moveaxis ------------------------------------------------------------------------
+def moveaxis(x, source, destination):
+    """numpy.moveaxis(x, source, destination)"""
+    return numpy.moveaxis(x, source, destination)
+
+
+def moveaxis_saving(x, source, destination):
+    """moveaxis(), and the shape of its input (what its adjoint needs)."""
+    return numpy.moveaxis(x, source, destination), numpy.shape(x)
+
+
+class MoveaxisBackward(BackwardFcn):
+    """moveaxis: out = numpy.moveaxis(x, source, destination)
+    the map: Transpose(axes_after(numpy.moveaxis, len(x_shape), source, destination), False)
+    its adjoint, derived: numpy.transpose(grad, inverse_axes(axes_after(numpy.moveaxis, len(x_shape), source, destination), numpy.ndim(grad)))
+    """
+
+    __slots__ = ()
+    name = "moveaxis"
+    forward = staticmethod(moveaxis)
+    forward_saving = staticmethod(moveaxis_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        source, destination = self.params
+        x_shape = self.saved
+        grad = numpy.transpose(grad, inverse_axes(axes_after(numpy.moveaxis, len(x_shape), source, destination), numpy.ndim(grad)))
+        return (grad,)
+
+
+# ---- rollaxis ------------------------------------------------------------------------
+def rollaxis(x, axis, start):
+    """numpy.rollaxis(x, axis, start)"""
+    return numpy.rollaxis(x, axis, start)
+
+
+def rollaxis_saving(x, axis, start):
+    """rollaxis(), and the shape of its input (what its adjoint needs)."""
+    return numpy.rollaxis(x, axis, start), numpy.shape(x)
+
+
+class RollaxisBackward(BackwardFcn):
+    """rollaxis: out = numpy.rollaxis(x, axis, start)
+    the map: Transpose(axes_after(numpy.rollaxis, len(x_shape), axis, start), False)
+    its adjoint, derived: numpy.transpose(grad, inverse_axes(axes_after(numpy.rollaxis, len(x_shape), axis, start), numpy.ndim(grad)))
+    """
+
+    __slots__ = ()
+    name = "rollaxis"
+    forward = staticmethod(rollaxis)
+    forward_saving = staticmethod(rollaxis_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        axis, start = self.params
+        x_shape = self.saved
+        grad = numpy.transpose(grad, inverse_axes(axes_after(numpy.rollaxis, len(x_shape), axis, start), numpy.ndim(grad)))
+        return (grad,)
+
+
+# ---- ravel ---------------------------------------------------------------------------
+def ravel(x):
+    """numpy.ravel(x)"""
+    return numpy.ravel(x)
+
+
+def ravel_saving(x):
+    """ravel(), and the shape of its input (what its adjoint needs)."""
+    return numpy.ravel(x), numpy.shape(x)
+
+
+class RavelBackward(BackwardFcn):
+    """ravel: out = numpy.ravel(x)
+    the map: Reshape(out_shape)
+    its adjoint, derived: numpy.reshape(grad, x_shape)
+    """
+
+    __slots__ = ()
+    name = "ravel"
+    forward = staticmethod(ravel)
+    forward_saving = staticmethod(ravel_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        x_shape = self.saved
+        grad = numpy.reshape(grad, x_shape)
+        return (grad,)
+
+
+# ---- flipud --------------------------------------------------------------------------
+def flipud(x):
+    """numpy.flipud(x)"""
+    return numpy.flipud(x)
+
+
+def flipud_saving(x):
+    """flipud(), and the shape of its input (what its adjoint needs)."""
+    return numpy.flipud(x), numpy.shape(x)
+
+
+class FlipudBackward(BackwardFcn):
+    """flipud: out = numpy.flipud(x)
+    the map: Flip(0)
+    its adjoint, derived: numpy.flip(grad, 0)
+    """
+
+    __slots__ = ()
+    name = "flipud"
+    forward = staticmethod(flipud)
+    forward_saving = staticmethod(flipud_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        grad = numpy.flip(grad, 0)
+        return (grad,)
+
+
+# ---- fliplr --------------------------------------------------------------------------
+def fliplr(x):
+    """numpy.fliplr(x)"""
+    return numpy.fliplr(x)
+
+
+def fliplr_saving(x):
+    """fliplr(), and the shape of its input (what its adjoint needs)."""
+    return numpy.fliplr(x), numpy.shape(x)
+
+
+class FliplrBackward(BackwardFcn):
+    """fliplr: out = numpy.fliplr(x)
+    the map: Flip(1)
+    its adjoint, derived: numpy.flip(grad, 1)
+    """
+
+    __slots__ = ()
+    name = "fliplr"
+    forward = staticmethod(fliplr)
+    forward_saving = staticmethod(fliplr_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        grad = numpy.flip(grad, 1)
+        return (grad,)
+
+
+# ---- rot90 ---------------------------------------------------------------------------
+def rot90(x, k, axes):
+    """numpy.rot90(x, k, axes)"""
+    return numpy.rot90(x, k, axes)
+
+
+def rot90_saving(x, k, axes):
+    """rot90(), and the shape of its input (what its adjoint needs)."""
+    return numpy.rot90(x, k, axes), numpy.shape(x)
+
+
+class Rot90Backward(BackwardFcn):
+    """rot90: out = numpy.rot90(x, k, axes)
+    the map: Flip(rot90_flip(k, axes)); Transpose(rot90_axes(len(x_shape), k, axes), False)
+    its adjoint, derived: numpy.transpose(grad, inverse_axes(rot90_axes(len(x_shape), k, axes), numpy.ndim(grad))); numpy.flip(grad, rot90_flip(k, axes))
+    """
+
+    __slots__ = ()
+    name = "rot90"
+    forward = staticmethod(rot90)
+    forward_saving = staticmethod(rot90_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        k, axes = self.params
+        x_shape = self.saved
+        grad = numpy.transpose(grad, inverse_axes(rot90_axes(len(x_shape), k, axes), numpy.ndim(grad)))
+        grad = numpy.flip(grad, rot90_flip(k, axes))
+        return (grad,)
+
+
+# ---- roll ----------------------------------------------------------------------------
+def roll(x, shift, axis):
+    """numpy.roll(x, shift, axis)"""
+    return numpy.roll(x, shift, axis)
+
+
+def roll_saving(x, shift, axis):
+    """roll(), and the shape of its input (what its adjoint needs)."""
+    return numpy.roll(x, shift, axis), numpy.shape(x)
+
+
+class RollBackward(BackwardFcn):
+    """roll: out = numpy.roll(x, shift, axis)
+    the map: Roll(shift, axis, False)
+    its adjoint, derived: numpy.roll(grad, numpy.negative(shift), axis)
+    """
+
+    __slots__ = ()
+    name = "roll"
+    forward = staticmethod(roll)
+    forward_saving = staticmethod(roll_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        shift, axis = self.params
+        grad = numpy.roll(grad, numpy.negative(shift), axis)
+        return (grad,)
+
+
+# ---- repeat --------------------------------------------------------------------------
+def repeat(x, repeats, axis):
+    """numpy.repeat(x, repeats, axis)"""
+    return numpy.repeat(x, repeats, axis)
+
+
+def repeat_saving(x, repeats, axis):
+    """repeat(), and the shape of its input (what its adjoint needs)."""
+    return numpy.repeat(x, repeats, axis), numpy.shape(x)
+
+
+class RepeatBackward(BackwardFcn):
+    """repeat: out = numpy.repeat(x, repeats, axis)
+    the map: Reshape(repeat_shape(x_shape, axis)); Read(repeat_index(repeat_shape(x_shape, axis), repeats, axis))
+    its adjoint, derived: shape1 = repeat_shape(x_shape, axis); add_at(grad, repeat_index(repeat_shape(x_shape, axis), repeats, axis), shape1); numpy.reshape(grad, x_shape)
+    """
+
+    __slots__ = ()
+    name = "repeat"
+    forward = staticmethod(repeat)
+    forward_saving = staticmethod(repeat_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        repeats, axis = self.params
+        x_shape = self.saved
+        shape1 = repeat_shape(x_shape, axis)
+        grad = add_at(grad, repeat_index(repeat_shape(x_shape, axis), repeats, axis), shape1)
+        grad = numpy.reshape(grad, x_shape)
+        return (grad,)
+
+
+# ---- diagonal ------------------------------------------------------------------------
+def diagonal(x, offset, axis1, axis2):
+    """numpy.diagonal(x, offset, axis1, axis2)"""
+    return numpy.diagonal(x, offset, axis1, axis2)
+
+
+def diagonal_saving(x, offset, axis1, axis2):
+    """diagonal(), and the shape of its input (what its adjoint needs)."""
+    return numpy.diagonal(x, offset, axis1, axis2), numpy.shape(x)
+
+
+class DiagonalBackward(BackwardFcn):
+    """diagonal: out = numpy.diagonal(x, offset, axis1, axis2)
+    the map: Transpose(diagonal_axes(len(x_shape), axis1, axis2), False); Read(diagonal_index(x_shape[axis1], x_shape[axis2], offset))
+    its adjoint, derived: shape1 = permuted(x_shape, diagonal_axes(len(x_shape), axis1, axis2)); add_at(grad, diagonal_index(x_shape[axis1], x_shape[axis2], offset), shape1); numpy.transpose(grad, inverse_axes(diagonal_axes(len(x_shape), axis1, axis2), numpy.ndim(grad)))
+    """
+
+    __slots__ = ()
+    name = "diagonal"
+    forward = staticmethod(diagonal)
+    forward_saving = staticmethod(diagonal_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        offset, axis1, axis2 = self.params
+        x_shape = self.saved
+        shape1 = permuted(x_shape, diagonal_axes(len(x_shape), axis1, axis2))
+        grad = add_at(grad, diagonal_index(x_shape[axis1], x_shape[axis2], offset), shape1)
+        grad = numpy.transpose(grad, inverse_axes(diagonal_axes(len(x_shape), axis1, axis2), numpy.ndim(grad)))
+        return (grad,)
+
+
+# ---- tril ----------------------------------------------------------------------------
+def tril(x, k):
+    """numpy.tril(x, k)"""
+    return numpy.tril(x, k)
+
+
+def tril_saving(x, k):
+    """tril(), and the shape of its input (what its adjoint needs)."""
+    return numpy.tril(x, k), numpy.shape(x)
+
+
+class TrilBackward(BackwardFcn):
+    """tril: out = numpy.tril(x, k)
+    the map: Mask(lower_triangle(x_shape, k))
+    its adjoint, derived: numpy.where(lower_triangle(x_shape, k), grad, 0)
+    """
+
+    __slots__ = ()
+    name = "tril"
+    forward = staticmethod(tril)
+    forward_saving = staticmethod(tril_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        k, = self.params
+        x_shape = self.saved
+        grad = numpy.where(lower_triangle(x_shape, k), grad, 0)
+        return (grad,)
+
+
+# ---- triu ----------------------------------------------------------------------------
+def triu(x, k):
+    """numpy.triu(x, k)"""
+    return numpy.triu(x, k)
+
+
+def triu_saving(x, k):
+    """triu(), and the shape of its input (what its adjoint needs)."""
+    return numpy.triu(x, k), numpy.shape(x)
+
+
+class TriuBackward(BackwardFcn):
+    """triu: out = numpy.triu(x, k)
+    the map: Mask(~lower_triangle(x_shape, k - 1))
+    its adjoint, derived: numpy.where(~lower_triangle(x_shape, k - 1), grad, 0)
+    """
+
+    __slots__ = ()
+    name = "triu"
+    forward = staticmethod(triu)
+    forward_saving = staticmethod(triu_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        k, = self.params
+        x_shape = self.saved
+        grad = numpy.where(~lower_triangle(x_shape, k - 1), grad, 0)
+        return (grad,)
 
 
 # ---- getitem -------------------------------------------------------------------------

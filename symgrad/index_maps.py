@@ -13,6 +13,7 @@ scatter_add op.
 """
 
 import numpy
+from numpy.lib.stride_tricks import as_strided
 
 
 def inverse_axes(axes, ndim):
@@ -111,3 +112,63 @@ def tile_layout(shape, reps):
     spread = tuple(n for size in sizes for n in (1, size))
     repeated = tuple(n for r, size in zip(reps, sizes) for n in (r, size))
     return spread, repeated, tuple(r * size for r, size in zip(reps, sizes))
+
+
+def axes_after(function, ndim, *args):
+    """The permutation of axes that ``function(x, *args)`` applies to an array of
+    ``ndim`` axes (numpy.moveaxis, numpy.rollaxis, ...), read off a probe whose axes
+    have distinct strides (one element: nothing is read)."""
+    strides = tuple(8 * (axis + 1) for axis in range(ndim))
+    probe = as_strided(numpy.empty(1), shape=(1,) * ndim, strides=strides, writeable=False)
+    return tuple(strides.index(stride) for stride in function(probe, *args).strides)
+
+
+def permuted(shape, axes):
+    """The shape numpy.transpose(x, axes) gives for x of ``shape``."""
+    return tuple(reversed(shape)) if axes is None else tuple(shape[a] for a in axes)
+
+
+def rot90_flip(k, axes):
+    """numpy.rot90(x, k, axes) as a flip of these axes followed by rot90_axes."""
+    return ((), (axes[1],), tuple(axes), (axes[0],))[k % 4]
+
+
+def rot90_axes(ndim, k, axes):
+    """The permutation after rot90_flip: the two axes swapped for an odd ``k``."""
+    order = list(range(ndim))
+    if k % 2:
+        order[axes[0]], order[axes[1]] = order[axes[1]], order[axes[0]]
+    return tuple(order)
+
+
+def repeat_shape(shape, axis):
+    """numpy.repeat(x, repeats, axis) reads from x of ``shape`` as it is, or flattened
+    for axis None: the shape it reads from."""
+    return (int(numpy.prod(shape)),) if axis is None else tuple(shape)
+
+
+def repeat_index(shape, repeats, axis):
+    """The index that reads numpy.repeat(x, repeats, axis) from x of ``shape`` (already
+    flattened for axis None): each position along the axis ``repeats`` times."""
+    axis = 0 if axis is None else axis % len(shape)
+    positions = numpy.repeat(numpy.arange(shape[axis]), repeats)
+    return (slice(None),) * axis + (positions,)
+
+
+def diagonal_axes(ndim, axis1, axis2):
+    """The permutation that puts ``axis1`` and ``axis2`` last, in that order."""
+    axis1, axis2 = axis1 % ndim, axis2 % ndim
+    return (*(a for a in range(ndim) if a not in (axis1, axis2)), axis1, axis2)
+
+
+def diagonal_index(rows, cols, offset):
+    """The index of the diagonal ``offset`` of the last two axes, ``rows`` by ``cols``."""
+    count = max(0, min(rows + min(offset, 0), cols - max(offset, 0)))
+    start = numpy.arange(count)
+    return (..., start + max(-offset, 0), start + max(offset, 0))
+
+
+def lower_triangle(shape, k):
+    """The mask of numpy.tril(x, k) for x of ``shape``: the last two axes' elements on
+    and below diagonal ``k``."""
+    return numpy.tri(*shape[-2:], k=k, dtype=bool)

@@ -4,7 +4,7 @@
 import numpy
 
 from symgrad import einsum_spec
-from symgrad.generated import contractions
+from symgrad.generated import contractions, functions
 from symgrad.tensor import Tensor, apply
 
 
@@ -71,8 +71,9 @@ def outer(a, b):
     return einsum("i,j->ij", _reshape(a, (-1,)), _reshape(b, (-1,)))
 
 
-def trace(x):
-    """NumPy's trace over the first two axes (offset 0)."""
+def trace(x, offset=0, axis1=0, axis2=1):
+    """NumPy's trace: the sums along the diagonal ``offset`` of the axes ``axis1`` and
+    ``axis2`` (rectangular too), the other axes kept; a diagonal read and a sum."""
     if _ndim(x) < 2:
         raise ValueError(f"trace: needs at least 2 dimensions, not shape {_shape(x)}")
-    return einsum("ii...->...", x)
+    return functions.sum(functions.diagonal(x, offset, axis1, axis2), axis=-1)

@@ -68,6 +68,19 @@ def test_outer_and_trace():
     check(sg.trace, np.trace, (3, 3, 2))
 
 
+@pytest.mark.parametrize(
+    ("shape", "offset", "axis1", "axis2"),
+    [((3, 5), 1, 0, 1), ((4, 2), -1, 0, 1), ((2, 3, 4), 2, 2, 1), ((3, 4, 2), 0, -1, 0)],
+)
+def test_trace_with_offset_and_axes(shape, offset, axis1, axis2):
+    # rectangular, off the main diagonal, over any two axes: NumPy's trace
+    check(
+        lambda x: sg.trace(x, offset, axis1, axis2),
+        lambda x: np.trace(x, offset, axis1, axis2),
+        shape,
+    )
+
+
 EINSUMS = [
     ("ij,jk->ik", (2, 3), (3, 4)),
     ("ij,jk", (2, 3), (3, 4)),  # implicit output

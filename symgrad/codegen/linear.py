@@ -23,6 +23,10 @@ def transpose(step, shape):
             return maps.Transpose(axes, not inverse)
         case maps.Flip() | maps.SwapAxes():
             return step  # its own inverse, and a permutation: its own transpose
+        case maps.Roll(shift, axis, inverse):
+            return maps.Roll(shift, axis, not inverse)  # a permutation: its inverse
+        case maps.Mask():
+            return step  # a diagonal map of zeros and ones
         case maps.Reshape():
             return maps.Reshape(shape)
         case maps.Broadcast():
@@ -53,6 +57,12 @@ def apply(step, value):
             return f"numpy.transpose({value}, inverse_axes({axes}, numpy.ndim({value})))"
         case maps.Flip(axis):
             return f"numpy.flip({value}, {axis})"
+        case maps.Roll(shift, axis, False):
+            return f"numpy.roll({value}, {shift}, {axis})"
+        case maps.Roll(shift, axis, True):
+            return f"numpy.roll({value}, numpy.negative({shift}), {axis})"
+        case maps.Mask(mask):
+            return f"numpy.where({mask}, {value}, 0)"
         case maps.SwapAxes(axis1, axis2):
             return f"numpy.swapaxes({value}, {axis1}, {axis2})"
         case maps.Reshape(shape):
@@ -76,10 +86,15 @@ def apply(step, value):
     raise TypeError(f"no NumPy form for {step!r}")
 
 
-def result_shape(step, name):
-    """Code for the shape ``step`` gives, for a later step's transpose; only kinds that
-    name the shape they give may come before another step."""
+def result_shape(step, shape, name):
+    """Code for the shape ``step`` gives, applied to arrays of ``shape`` (code), for a
+    later step's transpose; only kinds whose result shape is known may come before
+    another step."""
     match step:
+        case maps.Transpose(axes, False):
+            return f"permuted({shape}, {axes})"
+        case maps.Flip() | maps.Roll() | maps.Mask():
+            return shape
         case maps.Broadcast(shape) | maps.SumTo(shape) | maps.ScatterAdd(_, shape):
             return shape
         case maps.Reshape(shape):
@@ -89,17 +104,26 @@ def result_shape(step, name):
 
 def adjoint_lines(steps, first_shape, name):
     """Statements computing the adjoint of ``steps`` on ``grad`` into ``grad``: the
-    shapes each step was applied to, then the transposed steps in reverse order."""
-    shapes, lines = [first_shape], []
+    shapes the transposed steps need (each step's input shape), then the transposed
+    steps in reverse order."""
+    shapes, shape_lines = [first_shape], {}
     for number, step in enumerate(steps[:-1], start=1):
-        shape = result_shape(step, name)
+        shape = result_shape(step, shapes[-1], name)
         if "out_shape" in _names(shape):
             raise ValueError(f"{name}: only the last step may use out_shape, not {step!r}")
-        lines.append(f"shape{number} = {shape}")
+        shape_lines[f"shape{number}"] = f"shape{number} = {shape}"
         shapes.append(f"shape{number}")
-    for step, shape in reversed(list(zip(steps, shapes))):
-        lines.append(f"grad = {apply(transpose(step, shape), 'grad')}")
-    return lines
+    lines = [
+        f"grad = {apply(transpose(step, shape), 'grad')}"
+        for step, shape in reversed(list(zip(steps, shapes)))
+    ]
+    # the shapes the transposes use, and the shapes those are computed from
+    needed, used = [], set().union(*(_names(line) for line in lines))
+    for variable, line in reversed(shape_lines.items()):
+        if variable in used:
+            needed.insert(0, line)
+            used |= _names(line.partition(" = ")[2])
+    return needed + lines
 
 
 def map_lines(steps):

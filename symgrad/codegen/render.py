@@ -267,6 +267,7 @@ def structural_context(op):
         "fresh_grads": (0,) if adjoint[-1].startswith("grad = add_at(") else (),
         "variadic": op.variadic,
         "names": ", ".join(names),
+        "arguments": ", ".join(["x", *names]),
         "params": _items(names),
         "signature": ", ".join((first, signature)) if signature else first,
         "inputs": "tuple(arrays)" if op.variadic else "(x,)",

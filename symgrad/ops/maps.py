@@ -27,6 +27,22 @@ class Flip:
 
 
 @dataclass(frozen=True)
+class Roll:
+    """out = numpy.roll(x, shift, axis): a cyclic shift of the elements."""
+
+    shift: str
+    axis: str
+    inverse: bool = False  # the shift back
+
+
+@dataclass(frozen=True)
+class Mask:
+    """out = x where ``mask`` (broadcast against x) holds, 0 elsewhere."""
+
+    mask: str
+
+
+@dataclass(frozen=True)
 class SwapAxes:
     """out = numpy.swapaxes(x, axis1, axis2)."""
 

@@ -16,8 +16,10 @@ from symgrad.ops.maps import (
     Broadcast,
     Concat,
     Flip,
+    Mask,
     Read,
     Reshape,
+    Roll,
     ScatterAdd,
     SwapAxes,
     Transpose,
@@ -153,6 +155,86 @@ def _concatenate_config(rng):
     return shapes, {"axis": axis}
 
 
+def _moveaxis_config(rng):
+    shape = _shape(rng, 1, 5)
+    ndim = len(shape)
+    count = int(rng.integers(1, ndim + 1))
+    source = [int(a) - ndim * int(rng.integers(2)) for a in rng.permutation(ndim)[:count]]
+    destination = [int(a) - ndim * int(rng.integers(2)) for a in rng.permutation(ndim)[:count]]
+    if count == 1 and rng.random() < 0.5:
+        return shape, {"source": source[0], "destination": destination[0]}
+    return shape, {"source": tuple(source), "destination": tuple(destination)}
+
+
+def _rollaxis_config(rng):
+    shape = _shape(rng, 1, 5)
+    ndim = len(shape)
+    return shape, {
+        "axis": int(rng.integers(-ndim, ndim)),
+        "start": int(rng.integers(-ndim, ndim + 1)),
+    }
+
+
+def _any_config(rng):
+    return _shape(rng, 0, 5), {}
+
+
+def _matrix_config(rng, params=None):
+    """A shape of at least two axes."""
+    return _shape(rng, 2, 5), dict(params or {})
+
+
+def _rot90_config(rng):
+    shape = _shape(rng, 2, 5)
+    ndim = len(shape)
+    first, second = (int(a) for a in rng.permutation(ndim)[:2])
+    return shape, {
+        "k": int(rng.integers(-5, 6)),
+        "axes": (first, second - ndim * int(rng.integers(2))),
+    }
+
+
+def _roll_config(rng):
+    shape = _shape(rng, 0, 4)
+    ndim, shift = len(shape), lambda: int(rng.integers(-7, 8))
+    if ndim == 0 or rng.random() < 0.3:
+        return shape, {"shift": shift(), "axis": None}
+    axes = [
+        int(a) - ndim * int(rng.integers(2))
+        for a in rng.permutation(ndim)[: int(rng.integers(1, ndim + 1))]
+    ]
+    if len(axes) == 1 and rng.random() < 0.5:
+        return shape, {"shift": shift(), "axis": axes[0]}
+    return shape, {"shift": tuple(shift() for _ in axes), "axis": tuple(axes)}
+
+
+def _repeat_config(rng):
+    shape = _shape(rng, 0, 4)
+    ndim = len(shape)
+    if ndim == 0 or rng.random() < 0.3:
+        size = int(numpy.prod(shape))
+        repeats = (
+            int(rng.integers(0, 4)) if rng.random() < 0.5 else rng.integers(0, 4, size).tolist()
+        )
+        return shape, {"repeats": repeats, "axis": None}
+    axis = int(rng.integers(-ndim, ndim))
+    repeats = (
+        int(rng.integers(0, 4)) if rng.random() < 0.5 else rng.integers(0, 4, shape[axis]).tolist()
+    )
+    return shape, {"repeats": repeats, "axis": axis}
+
+
+def _diagonal_config(rng):
+    shape = _shape(rng, 2, 5)
+    ndim = len(shape)
+    axis1, axis2 = (int(a) - ndim * int(rng.integers(2)) for a in rng.permutation(ndim)[:2])
+    return shape, {"offset": int(rng.integers(-3, 4)), "axis1": axis1, "axis2": axis2}
+
+
+def _tri_config(rng):
+    return _shape(rng, 2, 5), {"k": int(rng.integers(-3, 4))}
+
+
 def random_index(rng, shape):
     """A random valid index into an array of ``shape``: basic (ints, slices with any step,
     None, Ellipsis), integer arrays (with repeated and negative entries, as arrays or
@@ -244,7 +326,7 @@ STRUCTURAL = (
         "transpose",
         "numpy.transpose(x, axes)",
         (Transpose("axes"),),
-        (("axes",),),
+        (("axes", None),),
         _transpose_config,
         method=False,  # Tensor.transpose takes NumPy's varargs form
     ),
@@ -298,6 +380,80 @@ STRUCTURAL = (
         _concatenate_config,
         method=False,
         variadic=True,
+    ),
+    Structural(
+        "moveaxis",
+        "numpy.moveaxis(x, source, destination)",
+        (Transpose("axes_after(numpy.moveaxis, len(x_shape), source, destination)"),),
+        (("source",), ("destination",)),
+        _moveaxis_config,
+        method=False,
+    ),
+    Structural(
+        "rollaxis",
+        "numpy.rollaxis(x, axis, start)",
+        (Transpose("axes_after(numpy.rollaxis, len(x_shape), axis, start)"),),
+        (("axis",), ("start", 0)),
+        _rollaxis_config,
+        method=False,
+    ),
+    Structural("ravel", "numpy.ravel(x)", (Reshape("out_shape"),), (), _any_config),
+    Structural("flipud", "numpy.flipud(x)", (Flip("0"),), (), _matrix_config, method=False),
+    Structural("fliplr", "numpy.fliplr(x)", (Flip("1"),), (), _matrix_config, method=False),
+    Structural(
+        "rot90",
+        "numpy.rot90(x, k, axes)",
+        # a flip, then the two axes swapped for an odd k
+        (Flip("rot90_flip(k, axes)"), Transpose("rot90_axes(len(x_shape), k, axes)")),
+        (("k", 1), ("axes", (0, 1))),
+        _rot90_config,
+        method=False,
+    ),
+    Structural(
+        "roll",
+        "numpy.roll(x, shift, axis)",
+        (Roll("shift", "axis"),),
+        (("shift",), ("axis", None)),
+        _roll_config,
+        method=False,
+    ),
+    Structural(
+        "repeat",
+        "numpy.repeat(x, repeats, axis)",
+        # x flattened for axis None, then each position read ``repeats`` times
+        (
+            Reshape("repeat_shape(x_shape, axis)"),
+            Read("repeat_index(repeat_shape(x_shape, axis), repeats, axis)"),
+        ),
+        (("repeats",), ("axis", None)),
+        _repeat_config,
+    ),
+    Structural(
+        "diagonal",
+        "numpy.diagonal(x, offset, axis1, axis2)",
+        # the two axes moved last, then their diagonal read
+        (
+            Transpose("diagonal_axes(len(x_shape), axis1, axis2)"),
+            Read("diagonal_index(x_shape[axis1], x_shape[axis2], offset)"),
+        ),
+        (("offset", 0), ("axis1", 0), ("axis2", 1)),
+        _diagonal_config,
+    ),
+    Structural(
+        "tril",
+        "numpy.tril(x, k)",
+        (Mask("lower_triangle(x_shape, k)"),),
+        (("k", 0),),
+        _tri_config,
+        method=False,
+    ),
+    Structural(
+        "triu",
+        "numpy.triu(x, k)",
+        (Mask("~lower_triangle(x_shape, k - 1)"),),
+        (("k", 0),),
+        _tri_config,
+        method=False,
     ),
     # Indexing: Tensor.__getitem__ runs it. Its adjoint scatters the gradient back where
     # each element was read, summing repeated reads.
