@@ -2,14 +2,14 @@
 
 from symgrad import memory as _memory  # noqa: F401 - sets how malloc keeps memory
 from symgrad import methods as _methods  # noqa: F401 - binds the ops as Tensor methods
-from symgrad import nn
+from symgrad import nn, shape
 from symgrad.autograd import grad
 from symgrad.generated import functions
 from symgrad.generated.functions import *  # noqa: F403 - the generated ops
 from symgrad.grad_mode import enable_grad, no_grad
 from symgrad.gradcheck import gradcheck
 from symgrad.linalg import dot, einsum, matmul, outer, trace
-from symgrad.shape import split, stack
+from symgrad.shape import *  # noqa: F403 - the shape composites
 from symgrad.tensor import Tensor, tensor
 
 __all__ = [
@@ -23,8 +23,7 @@ __all__ = [
     "nn",
     "no_grad",
     "outer",
-    "split",
-    "stack",
+    *shape.__all__,
     "tensor",
     "trace",
     *(name for name in dir(functions) if not name.startswith("_") and name.islower()),

@@ -5,9 +5,9 @@ its methods whichever of them was imported first."""
 
 import numpy
 
+from symgrad import shape
 from symgrad.generated import functions
-from symgrad.linalg import dot, einsum, matmul
-from symgrad.shape import split, stack
+from symgrad.linalg import dot, einsum, matmul, trace
 from symgrad.tensor import DISPATCH, Tensor
 
 for _name in functions.METHODS:
@@ -16,5 +16,5 @@ Tensor.dot = dot
 DISPATCH.update(functions.UFUNCS)
 DISPATCH.update(functions.ARRAY_FUNCTIONS)
 DISPATCH["erf"] = functions.erf
-DISPATCH.update({numpy.matmul: matmul, numpy.einsum: einsum})
-DISPATCH.update({numpy.stack: stack, numpy.split: split})
+DISPATCH.update({numpy.matmul: matmul, numpy.einsum: einsum, numpy.trace: trace})
+DISPATCH.update({getattr(numpy, name): getattr(shape, name) for name in shape.__all__})

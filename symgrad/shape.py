@@ -1,14 +1,34 @@
-"""Shape composites: ``stack`` and ``split``, built from differentiable structural ops
-(expand_dims and concatenate; getitem with slices), so they carry no gradient code of
-their own."""
+"""Shape composites, built from differentiable structural ops (reshape, expand_dims,
+concatenate; getitem with slices), so they carry no gradient code of their own:
+``stack``, the ``atleast_*`` family, ``vstack hstack dstack row_stack column_stack
+append``, and ``split array_split vsplit hsplit dsplit``."""
 
 import itertools
 import operator
 
 import numpy
 
-from symgrad.generated.functions import concatenate, expand_dims
+from symgrad.generated.functions import concatenate, expand_dims, ravel, reshape
 from symgrad.tensor import Tensor, wrap
+
+# The public composites (each NumPy's function of that name, called on tensors too).
+__all__ = [
+    "append",
+    "array_split",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "column_stack",
+    "dsplit",
+    "dstack",
+    "hsplit",
+    "hstack",
+    "row_stack",
+    "split",
+    "stack",
+    "vsplit",
+    "vstack",
+]
 
 
 def stack(arrays, axis=0):
@@ -29,13 +49,39 @@ def stack(arrays, axis=0):
 def split(x, indices_or_sections, axis=0):
     """NumPy's split: a list of tensors, the pieces of ``x`` along ``axis``, either
     ``indices_or_sections`` equal pieces or cut before each of its indices."""
+    return _split("split", x, indices_or_sections, axis, equal=True)
+
+
+def array_split(x, indices_or_sections, axis=0):
+    """NumPy's array_split: as split, but a number of sections need not divide the
+    axis (the first pieces are one longer)."""
+    return _split("array_split", x, indices_or_sections, axis, equal=False)
+
+
+def vsplit(x, indices_or_sections):
+    """NumPy's vsplit: split along the first axis (at least 2-D)."""
+    return _split("vsplit", x, indices_or_sections, 0, equal=True, min_ndim=2)
+
+
+def hsplit(x, indices_or_sections):
+    """NumPy's hsplit: split along the second axis (the first for 1-D)."""
+    axis = 1 if numpy.ndim(_data(x)) > 1 else 0
+    return _split("hsplit", x, indices_or_sections, axis, equal=True, min_ndim=1)
+
+
+def dsplit(x, indices_or_sections):
+    """NumPy's dsplit: split along the third axis (at least 3-D)."""
+    return _split("dsplit", x, indices_or_sections, 2, equal=True, min_ndim=3)
+
+
+def _split(name, x, indices_or_sections, axis, equal, min_ndim=1):
     if not isinstance(x, Tensor):
         x = wrap(numpy.asarray(x))
-    if x.ndim == 0:
-        raise ValueError("split: a 0-d array cannot be split")
+    if x.ndim < min_ndim:
+        raise ValueError(f"{name}: needs at least {min_ndim} dimensions, not shape {x.shape}")
     axis = operator.index(axis)
     if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"split: axis {axis} is out of bounds for shape {x.shape}")
+        raise ValueError(f"{name}: axis {axis} is out of bounds for shape {x.shape}")
     length = x.shape[axis]
     try:
         cuts = [operator.index(i) for i in indices_or_sections]
@@ -43,16 +89,99 @@ def split(x, indices_or_sections, axis=0):
         sections = operator.index(indices_or_sections)
         if sections <= 0:
             raise ValueError(
-                f"split: the number of sections must be positive, not {sections}"
+                f"{name}: the number of sections must be positive, not {sections}"
             ) from None
-        if length % sections:
+        if equal and length % sections:
             raise ValueError(
-                f"split: {sections} sections do not divide axis {axis} of length {length}"
+                f"{name}: {sections} sections do not divide axis {axis} of length {length}"
             ) from None
-        cuts = [i * (length // sections) for i in range(1, sections)]
+        size, longer = divmod(length, sections)
+        cuts = list(itertools.accumulate(size + (i < longer) for i in range(sections - 1)))
     lead = (slice(None),) * (axis % x.ndim)
     bounds = [0, *cuts, length]
     return [x[(*lead, slice(start, stop))] for start, stop in itertools.pairwise(bounds)]
+
+
+# ---- at least n dimensions, and the stacks built on them ---------------------------------
+def atleast_1d(*arys):
+    """NumPy's atleast_1d: each array with at least one axis (a 0-d one becomes (1,))."""
+    return _each(arys, _at_least(1))
+
+
+def atleast_2d(*arys):
+    """NumPy's atleast_2d: (n,) becomes (1, n), a 0-d array (1, 1)."""
+    return _each(arys, _at_least(2))
+
+
+def atleast_3d(*arys):
+    """NumPy's atleast_3d: (n,) becomes (1, n, 1), (m, n) becomes (m, n, 1)."""
+    return _each(arys, _at_least(3))
+
+
+def _at_least(ndim):
+    """A reshape to what numpy.atleast_{ndim}d gives."""
+
+    def reshaped(a):
+        shape = getattr(numpy, f"atleast_{ndim}d")(numpy.empty(numpy.shape(_data(a)), bool)).shape
+        return a if numpy.shape(_data(a)) == shape else reshape(a, shape)
+
+    return reshaped
+
+
+def _each(arys, function):
+    results = [function(a) for a in arys]
+    return results[0] if len(results) == 1 else tuple(results)
+
+
+def vstack(tup, *, dtype=None, casting="same_kind"):
+    """NumPy's vstack: the arrays, at least 2-D, joined along the first axis."""
+    _no_dtype("vstack", dtype)
+    return concatenate([_at_least(2)(a) for a in tup], axis=0)
+
+
+def row_stack(tup, *, dtype=None, casting="same_kind"):
+    """NumPy's row_stack: vstack."""
+    return vstack(tup, dtype=dtype, casting=casting)
+
+
+def hstack(tup, *, dtype=None, casting="same_kind"):
+    """NumPy's hstack: the arrays, at least 1-D, joined along the second axis (the
+    first for 1-D arrays)."""
+    _no_dtype("hstack", dtype)
+    arrays = [_at_least(1)(a) for a in tup]
+    axis = 0 if arrays and numpy.ndim(_data(arrays[0])) == 1 else 1
+    return concatenate(arrays, axis=axis)
+
+
+def dstack(tup, *, dtype=None, casting="same_kind"):
+    """NumPy's dstack: the arrays, at least 3-D, joined along the third axis."""
+    _no_dtype("dstack", dtype)
+    return concatenate([_at_least(3)(a) for a in tup], axis=2)
+
+
+def _no_dtype(name, dtype):
+    """NumPy's stacks take dtype= (and pass it on to each other); symgrad's keep the
+    arrays' own dtypes."""
+    if dtype is not None:
+        raise TypeError(f"{name}: dtype= is not supported on tensors; cast the inputs instead")
+
+
+def column_stack(tup):
+    """NumPy's column_stack: 1-D arrays as columns (n, 1), the others as they are,
+    joined along the second axis."""
+    arrays = []
+    for a in tup:
+        if numpy.ndim(_data(a)) < 2:
+            a = reshape(a, (-1, 1)) if numpy.ndim(_data(a)) == 1 else _at_least(2)(a)
+        arrays.append(a)
+    return concatenate(arrays, axis=1)
+
+
+def append(arr, values, axis=None):
+    """NumPy's append: ``values`` after ``arr``, both flattened for axis None."""
+    if axis is None:
+        return concatenate([ravel(arr), ravel(values)], axis=0)
+    return concatenate([arr, values], axis=axis)
 
 
 def _data(value):

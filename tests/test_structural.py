@@ -526,6 +526,86 @@ def test_numpy_stack_split_and_concatenate_on_tensors_dispatch_to_symgrad():
     np.testing.assert_array_equal(x.grad, [3.0, 4.0])
 
 
+# Every public composite of symgrad/shape.py: (name, input shapes, keyword arguments);
+# each takes its arrays as NumPy's function does (a sequence for the stacks).
+COMPOSITES = [
+    ("atleast_1d", [()], {}),
+    ("atleast_1d", [(3,), (2, 2)], {}),
+    ("atleast_2d", [(3,)], {}),
+    ("atleast_2d", [(), (2, 3, 1)], {}),
+    ("atleast_3d", [(3,)], {}),
+    ("atleast_3d", [(2, 3)], {}),
+    ("vstack", [(3,), (2, 3)], {}),
+    ("row_stack", [(2, 3), (1, 3)], {}),
+    ("hstack", [(3,), (2,)], {}),
+    ("hstack", [(2, 3), (2, 1)], {}),
+    ("dstack", [(3,), (3,)], {}),
+    ("dstack", [(2, 3), (2, 3, 2)], {}),
+    ("column_stack", [(3,), (3, 2)], {}),
+    ("append", [(2, 3), (4,)], {}),
+    ("append", [(2, 3), (1, 3)], {"axis": 0}),
+    ("split", [(6, 2)], {"indices_or_sections": 3}),
+    ("array_split", [(7, 2)], {"indices_or_sections": 3}),
+    ("array_split", [(2, 5)], {"indices_or_sections": [1, 3], "axis": 1}),
+    ("vsplit", [(4, 3)], {"indices_or_sections": 2}),
+    ("hsplit", [(2, 4)], {"indices_or_sections": [1]}),
+    ("hsplit", [(6,)], {"indices_or_sections": 3}),
+    ("dsplit", [(2, 2, 4)], {"indices_or_sections": 2}),
+    ("stack", [(2, 3), (2, 3)], {"axis": 1}),
+]
+SEQUENCE_ARGUMENT = {"vstack", "row_stack", "hstack", "dstack", "column_stack", "stack"}
+
+
+def _call_composite(module, name, arrays, kwargs):
+    function = getattr(module, name)
+    if name in SEQUENCE_ARGUMENT:
+        return function(list(arrays), **kwargs)
+    return function(*arrays, **kwargs)
+
+
+def _pieces(result):
+    return list(result) if isinstance(result, list | tuple) else [result]
+
+
+def test_every_composite_is_public_and_tested():
+    from symgrad import shape
+
+    assert set(shape.__all__) == {name for name, *_ in COMPOSITES}
+    assert set(shape.__all__) <= set(sg.__all__)
+
+
+@pytest.mark.parametrize(("name", "shapes", "kwargs"), COMPOSITES, ids=[c[0] for c in COMPOSITES])
+def test_composite_forward_and_gradient_equal_numpy(name, shapes, kwargs):
+    gen = rng(12)
+    arrays = [gen.standard_normal(shape) for shape in shapes]
+    inputs = [sg.tensor(a, requires_grad=True) for a in arrays]
+    got = _pieces(_call_composite(sg, name, inputs, kwargs))
+    want = _pieces(_call_composite(np, name, arrays, kwargs))
+    assert len(got) == len(want)
+    for piece, expected in zip(got, want, strict=True):
+        assert isinstance(piece, sg.Tensor)
+        np.testing.assert_array_equal(piece.data, expected)
+    weights = [gen.standard_normal(np.shape(w)) for w in want]
+    sum((p * w).sum() for p, w in zip(got, weights, strict=True)).backward()
+
+    def weighted(xs):
+        pieces = _pieces(_call_composite(np, name, xs, kwargs))
+        return sum(np.vdot(w, p) for w, p in zip(weights, pieces, strict=True))
+
+    for k, tensor in enumerate(inputs):
+        numeric = numeric_vjp(lambda xs, k=k: np.array(weighted(xs)), arrays, np.array(1.0))[k]
+        np.testing.assert_allclose(tensor.grad, numeric, rtol=1e-7, atol=1e-9)
+    # NumPy's function called on tensors runs the composite
+    assert all(isinstance(p, sg.Tensor) for p in _pieces(_call_composite(np, name, inputs, kwargs)))
+
+
+def test_array_split_sections_need_not_divide_but_split_sections_must():
+    x = sg.tensor(np.arange(7.0))
+    assert [p.shape for p in sg.array_split(x, 3)] == [(3,), (2,), (2,)]
+    with pytest.raises(ValueError, match="split: 3 sections do not divide axis 0 of length 7"):
+        sg.split(x, 3)
+
+
 # ---- methods -----------------------------------------------------------------------------
 
 METHODS = [
