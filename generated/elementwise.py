@@ -407,6 +407,81 @@ class CeilBackward(BackwardFcn):
         return (numpy.zeros_like(grad),)
 
 
+# ---- mod -----------------------------------------------------------------------------
+def mod(x, y):
+    """x - y*floor(x/y), on NumPy arrays."""
+    return numpy.mod(x, y)
+
+
+class ModBackward(BackwardFcn):
+    """mod: out = x - y*floor(x/y)
+    evaluated as Mod(x, y)
+    grad_x = grad
+    grad_y = -grad*floor(x/y)
+    """
+
+    __slots__ = ()
+    name = "mod"
+    forward = numpy.mod
+    differentiable = (True, True)
+    saves_inputs = True
+    saves_out = False
+    fresh_grads = (1,)
+
+    def calculate_grads(self, grad, children, out, needs):
+        x, y = children
+        return (
+            grad if needs[0] else None,
+            -grad*special.inplace(numpy.floor, x/y) if needs[1] else None,
+        )
+
+
+# ---- degrees -------------------------------------------------------------------------
+def degrees(x):
+    """180*x/pi, on NumPy arrays."""
+    return 57.29577951308232*x
+
+
+class DegreesBackward(BackwardFcn):
+    """degrees: out = 180*x/pi
+    grad_x = 180*grad/pi
+    """
+
+    __slots__ = ()
+    name = "degrees"
+    forward = staticmethod(degrees)
+    differentiable = (True,)
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = (0,)
+
+    def calculate_grads(self, grad, children, out, needs):
+        return (57.29577951308232*grad,)
+
+
+# ---- radians -------------------------------------------------------------------------
+def radians(x):
+    """pi*x/180, on NumPy arrays."""
+    return 0.017453292519943295*x
+
+
+class RadiansBackward(BackwardFcn):
+    """radians: out = pi*x/180
+    grad_x = pi*grad/180
+    """
+
+    __slots__ = ()
+    name = "radians"
+    forward = staticmethod(radians)
+    differentiable = (True,)
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = (0,)
+
+    def calculate_grads(self, grad, children, out, needs):
+        return (0.017453292519943295*grad,)
+
+
 # ---- clip ----------------------------------------------------------------------------
 def clip(x, a_min, a_max):
     """Piecewise((a_min, a_min > x), (a_max, a_max < x), (x, True)), on NumPy arrays."""
@@ -581,6 +656,90 @@ class Log10Backward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         return (0.4342944819032518*grad/x,)
+
+
+# ---- exp2 ----------------------------------------------------------------------------
+def exp2(x):
+    """exp2(x), on NumPy arrays."""
+    return numpy.exp2(x)
+
+
+class Exp2Backward(BackwardFcn):
+    """exp2: out = exp2(x)
+    grad_x = grad*out*log(2)
+    """
+
+    __slots__ = ()
+    name = "exp2"
+    forward = numpy.exp2
+    differentiable = (True,)
+    saves_inputs = False
+    saves_out = True
+    fresh_grads = (0,)
+
+    def calculate_grads(self, grad, children, out, needs):
+        return (0.6931471805599453*grad*out,)
+
+
+# ---- logaddexp -----------------------------------------------------------------------
+def logaddexp(x, y):
+    """log(exp(x) + exp(y)), on NumPy arrays."""
+    return special.inplace(numpy.log1p, special.inplace(numpy.exp, -special.inplace(numpy.abs, x - y))) + numpy.maximum(x, y)
+
+
+class LogaddexpBackward(BackwardFcn):
+    """logaddexp: out = log(exp(x) + exp(y))
+    evaluated as log1p(exp(-Abs(x - y))) + Max(x, y)
+    grad_x = grad*exp(-out + x)
+    grad_y = grad*exp(-out + y)
+    """
+
+    __slots__ = ()
+    name = "logaddexp"
+    forward = staticmethod(logaddexp)
+    differentiable = (True, True)
+    saves_inputs = True
+    saves_out = True
+    fresh_grads = (0, 1)
+
+    def calculate_grads(self, grad, children, out, needs):
+        x, y = children
+        return (
+            special.inplace(numpy.exp, -out + x)*grad if needs[0] else None,
+            special.inplace(numpy.exp, -out + y)*grad if needs[1] else None,
+        )
+
+
+# ---- logaddexp2 ----------------------------------------------------------------------
+def logaddexp2(x, y):
+    """log2(exp2(x) + exp2(y)), on NumPy arrays."""
+    return 1.4426950408889634*special.inplace(numpy.log1p, special.inplace(numpy.exp2, -special.inplace(numpy.abs, x - y))) + numpy.maximum(x, y)
+
+
+class Logaddexp2Backward(BackwardFcn):
+    """logaddexp2: out = log2(exp2(x) + exp2(y))
+    evaluated as log1p(exp2(-Abs(x - y)))/log(2) + Max(x, y)
+    grad_x = grad*exp2(x)/(exp2(x) + exp2(y))
+    grad_y = grad*exp2(y)/(exp2(x) + exp2(y))
+    """
+
+    __slots__ = ()
+    name = "logaddexp2"
+    forward = staticmethod(logaddexp2)
+    differentiable = (True, True)
+    saves_inputs = True
+    saves_out = False
+    fresh_grads = (0, 1)
+
+    def calculate_grads(self, grad, children, out, needs):
+        x, y = children
+        tmp0 = numpy.exp2(x)
+        tmp1 = numpy.exp2(y)
+        tmp2 = grad/(tmp0 + tmp1)
+        return (
+            tmp0*tmp2 if needs[0] else None,
+            tmp1*tmp2 if needs[1] else None,
+        )
 
 
 # ---- log1p ---------------------------------------------------------------------------

@@ -85,6 +85,21 @@ def ceil(x):
     return apply(elementwise.CeilBackward, (x,), ())
 
 
+def mod(x, y):
+    """mod: out = x - y*floor(x/y), element-wise, with NumPy broadcasting."""
+    return apply(elementwise.ModBackward, (x, y), ())
+
+
+def degrees(x):
+    """degrees: out = 180*x/pi, element-wise."""
+    return apply(elementwise.DegreesBackward, (x,), ())
+
+
+def radians(x):
+    """radians: out = pi*x/180, element-wise."""
+    return apply(elementwise.RadiansBackward, (x,), ())
+
+
 def clip(x, a_min, a_max):
     """clip: out = Piecewise((a_min, a_min > x), (a_max, a_max < x), (x, True)), element-wise."""
     return apply(elementwise.ClipBackward, (x,), (a_min, a_max))
@@ -118,6 +133,21 @@ def log2(x):
 def log10(x):
     """log10: out = log10(x), element-wise."""
     return apply(elementwise.Log10Backward, (x,), ())
+
+
+def exp2(x):
+    """exp2: out = exp2(x), element-wise."""
+    return apply(elementwise.Exp2Backward, (x,), ())
+
+
+def logaddexp(x, y):
+    """logaddexp: out = log(exp(x) + exp(y)), element-wise, with NumPy broadcasting."""
+    return apply(elementwise.LogaddexpBackward, (x, y), ())
+
+
+def logaddexp2(x, y):
+    """logaddexp2: out = log2(exp2(x) + exp2(y)), element-wise, with NumPy broadcasting."""
+    return apply(elementwise.Logaddexp2Backward, (x, y), ())
 
 
 def log1p(x):
@@ -424,12 +454,18 @@ METHODS = (
     "sign",
     "floor",
     "ceil",
+    "mod",
+    "degrees",
+    "radians",
     "clip",
     "exp",
     "expm1",
     "log",
     "log2",
     "log10",
+    "exp2",
+    "logaddexp",
+    "logaddexp2",
     "log1p",
     "sin",
     "cos",
@@ -473,6 +509,14 @@ METHODS = (
     "diagonal",
 )
 
+# NumPy's other names for these functions.
+absolute = abs
+fabs = abs
+true_divide = divide
+remainder = mod
+deg2rad = radians
+rad2deg = degrees
+
 # NumPy ufuncs called on Tensors dispatch here (used when differentiating a backward
 # rule itself, with create_graph=True).
 UFUNCS = {
@@ -491,11 +535,17 @@ UFUNCS = {
     numpy.sign: sign,
     numpy.floor: floor,
     numpy.ceil: ceil,
+    numpy.mod: mod,
+    numpy.degrees: degrees,
+    numpy.radians: radians,
     numpy.exp: exp,
     numpy.expm1: expm1,
     numpy.log: log,
     numpy.log2: log2,
     numpy.log10: log10,
+    numpy.exp2: exp2,
+    numpy.logaddexp: logaddexp,
+    numpy.logaddexp2: logaddexp2,
     numpy.log1p: log1p,
     numpy.sin: sin,
     numpy.cos: cos,
@@ -510,6 +560,9 @@ UFUNCS = {
     numpy.arcsinh: arcsinh,
     numpy.arccosh: arccosh,
     numpy.arctanh: arctanh,
+    numpy.fabs: abs,
+    numpy.deg2rad: radians,
+    numpy.rad2deg: degrees,
 }
 
 # NumPy array functions called on Tensors dispatch here (same purpose).

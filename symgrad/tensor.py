@@ -157,6 +157,12 @@ class Tensor:
     def __rtruediv__(self, other):
         return apply_binary(ew.DivideBackward, other, self)
 
+    def __mod__(self, other):
+        return apply_binary(ew.ModBackward, self, other)
+
+    def __rmod__(self, other):
+        return apply_binary(ew.ModBackward, other, self)
+
     def __pow__(self, other):
         return apply_binary(ew.PowerBackward, self, other)
 

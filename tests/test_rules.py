@@ -19,7 +19,7 @@ from sympy.core.function import AppliedUndef
 import symgrad as sg
 from symgrad.codegen.verify import elementwise as verify
 from symgrad.generated import elementwise as generated
-from symgrad.ops.elementwise import OPS
+from symgrad.ops.elementwise import ALIASES, OPS
 
 BY_NAME = {op.name: op for op in OPS}
 
@@ -53,7 +53,10 @@ class IndependentReference:
         function = sympy.lambdify(
             [sympy.Symbol(n, real=True) for n in self.names],
             expr,
-            modules=[{"Heaviside": lambda v, h=0.5: (v > 0) + h * (v == 0)}, "mpmath"],
+            modules=[
+                {"Heaviside": lambda v, h=0.5: (v > 0) + h * (v == 0), "exp2": lambda v: 2**v},
+                "mpmath",
+            ],
         )
         with mpmath.workdps(verify.HIGH_PRECISION_DIGITS):
             try:
@@ -216,3 +219,26 @@ def test_stable_kernels_do_not_overflow(name, x):
         value = getattr(sg, name)(sg.tensor([x], requires_grad=True))
         value.sum().backward()
     assert np.isfinite(value.data).all()
+
+
+@pytest.mark.parametrize(("alias", "name"), ALIASES)
+def test_numpy_aliases_are_the_ops(alias, name):
+    assert getattr(sg, alias) is getattr(sg, name)
+    assert alias in sg.__all__
+    x = sg.tensor([0.5, -2.0, 3.0], requires_grad=True)
+    arguments = (x, 1.5) if len(BY_NAME[name].inputs) == 2 else (x,)
+    out = getattr(np, alias)(*arguments)  # NumPy's function of that name, on a tensor
+    assert isinstance(out, sg.Tensor)
+    np.testing.assert_allclose(out.data, getattr(np, alias)(x.data, *arguments[1:]))
+
+
+def test_the_modulo_operator_is_mod():
+    x = sg.tensor([5.5, -3.2, 7.0], requires_grad=True)
+    y = sg.tensor([2.0, 2.0, -3.0], requires_grad=True)
+    out = x % y
+    np.testing.assert_array_equal(out.data, np.mod(x.data, y.data))
+    assert type(out.grad_fn).__name__ == "ModBackward"
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(y.grad, -np.floor(x.data / y.data))
+    np.testing.assert_array_equal((7.5 % x).data, np.mod(7.5, x.data))

@@ -76,6 +76,7 @@ def generate_sources(ops=elementwise.OPS, reductions=REDUCTIONS):
             functions=[render.function_context(d) for d in derived],
             reductions=[render.reduction_context(d) for d in derived_reductions],
             structural=[render.structural_context(op) for op in STRUCTURAL],
+            aliases=[render.alias_context(alias, name) for alias, name in elementwise.ALIASES],
         ),
         "unbroadcast.py": render_unbroadcast(),
         "structural.py": render_structural(STRUCTURAL),

@@ -191,6 +191,14 @@ def function_context(derived):
     }
 
 
+def alias_context(alias, name):
+    """NumPy's other name ``alias`` for the op ``name``; a ufunc of its own (numpy.fabs
+    is not numpy.abs) dispatches to the op too."""
+    ufunc = getattr(numpy, alias, None)
+    distinct = isinstance(ufunc, numpy.ufunc) and ufunc is not getattr(numpy, name, None)
+    return {"alias": alias, "name": name, "ufunc": alias if distinct else None}
+
+
 def reduction_context(derived):
     """The template's view of one derived reduction (and of its public function)."""
     reduction = derived.reduction

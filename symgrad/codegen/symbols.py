@@ -84,6 +84,11 @@ def sanitize(derivative, op_name, input_name):
         lambda e: isinstance(e, Derivative) and isinstance(e.expr, PIECEWISE_CONSTANT),
         lambda e: S.Zero,
     )
+    # the chain rule through a piecewise constant of a compound argument, floor(x/y),
+    # leaves its derivative 0 at a substituted point: evaluate what is now constant
+    derivative = derivative.replace(
+        lambda e: isinstance(e, Subs) and not e.expr.has(Derivative), lambda e: e.doit()
+    )
     if derivative.has(Derivative) or derivative.has(Subs):
         raise CheckError(op_name, input_name, None, f"derivative left unevaluated: {derivative}")
     return derivative

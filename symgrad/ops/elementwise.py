@@ -11,6 +11,7 @@ from sympy import (
     Function,
     Max,
     Min,
+    Mod,
     Ne,
     Piecewise,
     acos,
@@ -27,6 +28,7 @@ from sympy import (
     exp,
     floor,
     log,
+    pi,
     sign,
     sin,
     sinh,
@@ -34,7 +36,7 @@ from sympy import (
     tan,
     tanh,
 )
-from sympy.codegen.cfunctions import expm1, log1p, log2, log10
+from sympy.codegen.cfunctions import exp2, expm1, log1p, log2, log10
 
 from symgrad.ops.spec import INF, Elementwise, Kink, real_symbols
 
@@ -88,6 +90,16 @@ OPS = (
     Elementwise("floor", floor(x), singular={"x": (-2, -1, 0, 1, 2)}),
     Elementwise("ceil", ceiling(x), singular={"x": (-2, -1, 0, 1, 2)}),
     Elementwise(
+        "mod",
+        x - y * floor(x / y),
+        inputs=("x", "y"),
+        kernel=Mod(x, y),  # NumPy's mod: the sign of the divisor
+        sample={"y": (0.5, 3.0)},
+        singular={"x": (-3, -2, -1, 0, 1, 2, 3)},
+    ),
+    Elementwise("degrees", x * 180 / pi),
+    Elementwise("radians", x * pi / 180),
+    Elementwise(
         "clip",
         Piecewise((a_min, x < a_min), (a_max, x > a_max), (x, True)),
         params=(("a_min", None), ("a_max", None)),
@@ -113,6 +125,22 @@ OPS = (
     Elementwise("log", log(x), domain={"x": POSITIVE}),
     Elementwise("log2", log2(x), domain={"x": POSITIVE}),
     Elementwise("log10", log10(x), domain={"x": POSITIVE}),
+    Elementwise("exp2", exp2(x)),
+    Elementwise(
+        "logaddexp",
+        log(exp(x) + exp(y)),
+        inputs=("x", "y"),
+        # the larger argument taken out: no overflow, full relative accuracy
+        kernel=Max(x, y) + log1p(exp(-Abs(x - y))),
+        singular={"x": (0,), "y": (0,)},
+    ),
+    Elementwise(
+        "logaddexp2",
+        log2(exp2(x) + exp2(y)),
+        inputs=("x", "y"),
+        kernel=Max(x, y) + log1p(exp2(-Abs(x - y))) / log(2),
+        singular={"x": (0,), "y": (0,)},
+    ),
     Elementwise("log1p", log1p(x), domain={"x": (-1, INF)}),
     # ---- trigonometric and hyperbolic -----------------------------------------------
     Elementwise("sin", sin(x)),
@@ -170,4 +198,14 @@ OPS = (
     ),
     Elementwise("gelu", x / 2 * (1 + erf(x / sqrt(2)))),
     Elementwise("silu", x * sigmoid(x)),
+)
+
+# NumPy's other names for ops of the table (the same function under each).
+ALIASES = (
+    ("absolute", "abs"),
+    ("fabs", "abs"),
+    ("true_divide", "divide"),
+    ("remainder", "mod"),
+    ("deg2rad", "radians"),
+    ("rad2deg", "degrees"),
 )

@@ -113,10 +113,14 @@ def _mp_heaviside(value, at_zero=0.5):
     return mpmath.mpf(1) if value > 0 else (mpmath.mpf(at_zero) if value == 0 else mpmath.mpf(0))
 
 
+# What mpmath lacks of the functions the op tables use.
+MP_FUNCTIONS = {"Heaviside": _mp_heaviside, "exp2": lambda value: mpmath.power(2, value)}
+
+
 def mp_function(expr, names):
     """``expr`` (free of op functions) as an mpmath function of ``names``."""
     symbols = [sympy.Symbol(name, real=True) for name in names]
-    return sympy.lambdify(symbols, expr, modules=[{"Heaviside": _mp_heaviside}, "mpmath"])
+    return sympy.lambdify(symbols, expr, modules=[MP_FUNCTIONS, "mpmath"])
 
 
 def mp_call(function, *args):
