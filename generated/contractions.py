@@ -29,6 +29,7 @@ class MatmulBackward(BackwardFcn):
     differentiable = (True, True)
     saves_inputs = True
     saves_out = False
+    broadcasts = False  # only the batch axes: linalg.matmul explains a mismatch
     fresh_grads = (0, 1)
 
     def calculate_grads(self, grad, children, out, needs):

@@ -44,7 +44,10 @@ def mean_kernel(x, axis, keepdims):
     which is what numpy.mean does for them; other dtypes (integers and float16, which
     numpy.mean sums in a wider type) and empty reductions go to numpy.mean itself."""
     axes = tuple(range(x.ndim)) if axis is None else axis
-    n = _count(x.shape, axes)
+    try:
+        n = _count(x.shape, axes)
+    except IndexError:  # an axis out of range: numpy.mean's error says which
+        n = 0
     if x.dtype.kind != "f" or x.dtype.itemsize < 4 or n == 0:
         return numpy.mean(x, axis=axis, keepdims=keepdims)
     return numpy.add.reduce(x, axis=axis, keepdims=keepdims) / n
@@ -236,7 +239,7 @@ class ProdBackward(BackwardFcn):
 # ---- logsumexp -----------------------------------------------------------------------
 def logsumexp(x, axis, keepdims):
     """logsumexp of a NumPy array: out = log(Sum(exp(x[o, k]), (k, 0, n - 1)))"""
-    peak = numpy.maximum.reduce(x, axis=axis, keepdims=True)
+    peak = numpy.maximum.reduce(x, axis=axis, keepdims=True, initial=-numpy.inf)
     peak = numpy.where(numpy.isfinite(peak), peak, 0)
     out = numpy.log(numpy.add.reduce(numpy.exp(x - peak), axis=axis, keepdims=True)) + peak
     return out if keepdims else numpy.squeeze(out, axis=axis)
@@ -352,7 +355,7 @@ class NormBackward(BackwardFcn):
 # ---- softmax -------------------------------------------------------------------------
 def softmax(x, axis):
     """softmax of a NumPy array: out = exp(x[o, r2])/Sum(exp(x[o, k]), (k, 0, n - 1))"""
-    shifted = numpy.exp(x - numpy.maximum.reduce(x, axis=axis, keepdims=True))
+    shifted = numpy.exp(x - numpy.maximum.reduce(x, axis=axis, keepdims=True, initial=-numpy.inf))
     return shifted / numpy.add.reduce(shifted, axis=axis, keepdims=True)
 
 
@@ -379,7 +382,7 @@ class SoftmaxBackward(BackwardFcn):
 # ---- log_softmax ---------------------------------------------------------------------
 def log_softmax(x, axis):
     """log_softmax of a NumPy array: out = -log(Sum(exp(x[o, k]), (k, 0, n - 1))) + x[o, r2]"""
-    shifted = x - numpy.maximum.reduce(x, axis=axis, keepdims=True)
+    shifted = x - numpy.maximum.reduce(x, axis=axis, keepdims=True, initial=-numpy.inf)
     return shifted - numpy.log(numpy.add.reduce(numpy.exp(shifted), axis=axis, keepdims=True))
 
 

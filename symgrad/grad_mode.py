@@ -24,6 +24,12 @@ class no_grad(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name
 
     mode = False
 
+    def __new__(cls, function=None):
+        """``no_grad()`` as a context manager or decorator; ``@no_grad`` without the
+        call (as PyTorch takes it) decorates ``function`` directly."""
+        instance = super().__new__(cls)
+        return instance if function is None else instance(function)
+
     def __enter__(self):
         _previous.set((*_previous.get(), _enabled.get()))
         _enabled.set(self.mode)

@@ -31,6 +31,12 @@ def matmul(a, b):
         raise ValueError(
             f"matmul: operands must have at least 1 dimension, not {_shape(a)} @ {_shape(b)}"
         )
+    inner_a, inner_b = _shape(a)[-1], _shape(b)[0 if b_vector else -2]
+    if inner_a != inner_b:
+        raise ValueError(
+            f"matmul: {_shape(a)} @ {_shape(b)}: the contracted axes have sizes "
+            f"{inner_a} and {inner_b}"
+        )
     if a_vector:
         a = _reshape(a, (1, *_shape(a)))
     if b_vector:

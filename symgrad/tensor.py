@@ -372,7 +372,11 @@ def _explain(fcn, datas, error):
         except ValueError:
             listed = " and ".join(str(s) for s in shapes)
             return ValueError(f"{fcn.name}: shapes {listed} cannot be broadcast together")
-    return ValueError(f"{fcn.name}: {error}")
+    message = str(error).removeprefix(f"{fcn.name}: ")  # NumPy's may name the function
+    if isinstance(error, numpy.exceptions.AxisError):
+        shape = numpy.shape(datas[0])
+        return numpy.exceptions.AxisError(f"{fcn.name}: {message} (an input of shape {shape})")
+    return ValueError(f"{fcn.name}: {message}")
 
 
 # ---- what a backward pass needs of tensors ---------------------------------------------

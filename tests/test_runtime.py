@@ -899,6 +899,24 @@ def test_no_grad_decorator():
     assert grad_enabled()
 
 
+def test_no_grad_and_enable_grad_decorate_without_the_call():
+    # @sg.no_grad as PyTorch takes it, not only @sg.no_grad()
+    @sg.no_grad
+    def doubled(x):
+        return x * 2
+
+    @sg.enable_grad
+    def tripled(x):
+        return x * 3
+
+    x = sg.tensor(1.0, requires_grad=True)
+    assert not doubled(x).requires_grad
+    with sg.no_grad():
+        assert tripled(x).requires_grad
+    assert doubled.__name__ == "doubled"
+    assert (x * 2).requires_grad
+
+
 def test_no_grad_restores_grad_mode_after_an_exception():
     x = sg.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(ZeroDivisionError), sg.no_grad():
@@ -1359,3 +1377,38 @@ def test_clip_gradient_passes_at_bounds_and_is_zero_outside():
     x = sg.tensor([-2.0, -1.0, 0.0, 1.0, 2.0], requires_grad=True)
     x.clip(-1, 1).sum().backward()
     np.testing.assert_array_equal(x.grad, [0.0, 1.0, 1.0, 1.0, 0.0])
+
+
+# ---- errors that name what was wrong ------------------------------------------------------
+@pytest.mark.parametrize("name", ["sum", "mean", "var", "std", "prod", "max", "min", "norm"])
+@pytest.mark.parametrize("axis", [5, -3, (0, 2)])
+def test_a_reduction_axis_out_of_range_is_an_axis_error_naming_it(name, axis):
+    x = sg.tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(np.exceptions.AxisError, match=rf"^{name}: axis .* out of bounds.*\(2, 3\)"):
+        getattr(sg, name)(x, axis=axis)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "message"),
+    [
+        ((3,), (4,), r"matmul: \(3,\) @ \(4,\): the contracted axes have sizes 3 and 4"),
+        ((3,), (4, 2), r"matmul: \(3,\) @ \(4, 2\): the contracted axes have sizes 3 and 4"),
+        ((2, 3), (4,), r"matmul: \(2, 3\) @ \(4,\): the contracted axes have sizes 3 and 4"),
+        ((2, 3), (4, 2), r"^matmul: Input operand 1 has a mismatch"),  # NumPy's reason
+    ],
+)
+def test_a_matmul_mismatch_names_the_shapes(a, b, message):
+    with pytest.raises(ValueError, match=message) as caught:
+        sg.tensor(np.ones(a)) @ sg.tensor(np.ones(b))
+    assert "matmul: matmul" not in str(caught.value)  # the op named once
+    assert "broadcast" not in str(caught.value)  # not a broadcasting problem
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_a_normalization_over_an_empty_axis_is_empty(name):
+    x = sg.tensor(np.ones((2, 0)), requires_grad=True)
+    with np.errstate(divide="ignore"):  # log(0) of the empty sum, as NumPy's
+        out = getattr(sg, name)(x)
+        assert out.shape == (2, 0)
+        out.sum().backward()
+    assert x.grad.shape == (2, 0)

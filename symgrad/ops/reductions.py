@@ -94,20 +94,22 @@ class _Scaled:
         return self.factor * self.x[index]
 
 
+# NOTE: the maxima start from -inf (initial=), so that an empty axis gives an empty
+# softmax, as NumPy's and PyTorch's take it, instead of an error.
 # NOTE: the kernels call ufunc.reduce (numpy.add.reduce for numpy.sum, ...): the same
 # reduction without the Python wrapper, whose cost (2-5 us a call) matters on small arrays.
 LOGSUMEXP_KERNEL = """\
-peak = numpy.maximum.reduce(x, axis=axis, keepdims=True)
+peak = numpy.maximum.reduce(x, axis=axis, keepdims=True, initial=-numpy.inf)
 peak = numpy.where(numpy.isfinite(peak), peak, 0)
 out = numpy.log(numpy.add.reduce(numpy.exp(x - peak), axis=axis, keepdims=True)) + peak
 return out if keepdims else numpy.squeeze(out, axis=axis)"""
 
 SOFTMAX_KERNEL = """\
-shifted = numpy.exp(x - numpy.maximum.reduce(x, axis=axis, keepdims=True))
+shifted = numpy.exp(x - numpy.maximum.reduce(x, axis=axis, keepdims=True, initial=-numpy.inf))
 return shifted / numpy.add.reduce(shifted, axis=axis, keepdims=True)"""
 
 LOG_SOFTMAX_KERNEL = """\
-shifted = x - numpy.maximum.reduce(x, axis=axis, keepdims=True)
+shifted = x - numpy.maximum.reduce(x, axis=axis, keepdims=True, initial=-numpy.inf)
 return shifted - numpy.log(numpy.add.reduce(numpy.exp(shifted), axis=axis, keepdims=True))"""
 
 HUGE = (1000.0, -1000.0)
