@@ -373,10 +373,12 @@ def _explain(fcn, datas, error):
             listed = " and ".join(str(s) for s in shapes)
             return ValueError(f"{fcn.name}: shapes {listed} cannot be broadcast together")
     message = str(error).removeprefix(f"{fcn.name}: ")  # NumPy's may name the function
+    shapes = [numpy.shape(d) for d in datas if isinstance(d, numpy.ndarray)]
+    of = " and ".join(str(shape) for shape in shapes)
+    kind = ValueError
     if isinstance(error, numpy.exceptions.AxisError):
-        shape = numpy.shape(datas[0])
-        return numpy.exceptions.AxisError(f"{fcn.name}: {message} (an input of shape {shape})")
-    return ValueError(f"{fcn.name}: {message}")
+        kind = numpy.exceptions.AxisError
+    return kind(f"{fcn.name}: {message} (inputs of shape {of})")
 
 
 # ---- what a backward pass needs of tensors ---------------------------------------------
