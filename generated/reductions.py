@@ -206,7 +206,8 @@ class StdBackward(BackwardFcn):
         grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
         out_kept = out if keepdims else _kept(out, axes, x.ndim)
         n = _count(x.shape, axes)
-        return (_shaped((grad_kept*x*n - grad_kept*x.sum(axis=axes, keepdims=True))/(-ddof*n*out_kept + n**2*out_kept), x.shape),)
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):  # see the module's docstring
+            return (_shaped(numpy.where((out_kept == 0), 0, (grad_kept*x*n - grad_kept*x.sum(axis=axes, keepdims=True))/(-ddof*n*out_kept + n**2*out_kept)), x.shape),)
 
 
 # ---- prod ----------------------------------------------------------------------------

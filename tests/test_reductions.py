@@ -136,3 +136,12 @@ def test_float32_stays_float32(reduction):
     assert out.dtype == np.float32
     out.sum().backward()
     assert x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("name", ["std", "var"])
+def test_constant_data_has_gradient_zero(name):
+    # std's derivative is 0/0 there; its convention (and var's own rule) give 0, as
+    # PyTorch's do, not nan
+    x = sg.tensor(np.full((2, 4), 3.0), requires_grad=True)
+    getattr(sg, name)(x, axis=1).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.zeros((2, 4)))

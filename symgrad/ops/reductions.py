@@ -139,6 +139,8 @@ REDUCTIONS = (
         "return numpy.std(x, axis=axis, keepdims=keepdims, ddof=ddof)",
         params=(("ddof", 0),),
         nonnegative=True,
+        # Constant data: a subgradient, 0 (the derivative is 0/0 there), as PyTorch's.
+        conventions=(Convention(Eq(out_kept, 0), 0, [[3.0, 3.0, 3.0]], 1, [[0.0, 0.0, 0.0]]),),
     ),
     Reduction(
         "prod",

@@ -76,10 +76,11 @@ def verify_reduction(cls, derived, trials=40, seed=0):
             raise CheckError(
                 reduction.name, "x", point, f"vjp {derived.code} differs from finite differences"
             )
+    defaults = tuple(default for _, default in reduction.params)
     for value in reduction.stress:
         x = value + rng.standard_normal((3, 4))
         with numpy.errstate(all="ignore"):
-            out, _, x_bar = run(x, -1, False, ())
+            out, _, x_bar = run(x, -1, False, defaults)
         if not (numpy.isfinite(out).all() and numpy.isfinite(x_bar).all()):
             raise CheckError(reduction.name, "x", {"x": value}, "is not finite at a stress point")
     for convention in reduction.conventions:
@@ -87,7 +88,7 @@ def verify_reduction(cls, derived, trials=40, seed=0):
         x = numpy.array(rows, dtype=float)
         with numpy.errstate(all="ignore"):
             out, _, x_bar = run(
-                x, axis, False, (), numpy.ones(numpy.shape(numpy.sum(x, axis=axis)))
+                x, axis, False, defaults, numpy.ones(numpy.shape(numpy.sum(x, axis=axis)))
             )
         if not numpy.array_equal(x_bar, numpy.array(expected, dtype=float)):
             raise CheckError(
