@@ -276,7 +276,7 @@ def max(x, axis, keepdims):
 
 class MaxBackward(BackwardFcn):
     """max: out = tau*log(Sum(exp(x[o, k]/tau), (k, 0, n - 1))), as tau -> 0+
-    x_bar[o, r] = Piecewise((1, Eq(out[o] - x[o, r], 0)), (0, True))*grad[o]/Sum(Piecewise((1, Eq(out[o] - x[o, k], 0)), (0, True)), (k, 0, n - 1))
+    x_bar[o, r] = Piecewise((1, Eq(out[o], x[o, r])), (0, True))*grad[o]/Sum(Piecewise((1, Eq(out[o], x[o, k])), (0, True)), (k, 0, n - 1))
     """
 
     __slots__ = ()
@@ -293,7 +293,7 @@ class MaxBackward(BackwardFcn):
         axes = tuple(range(x.ndim)) if axis is None else axis
         grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
         out_kept = out if keepdims else _kept(out, axes, x.ndim)
-        return (_shaped(grad_kept*numpy.where((out_kept - x == 0), 1, 0)/(numpy.where((out_kept - x == 0), 1, 0)).sum(axis=axes, keepdims=True), x.shape),)
+        return (_shaped(grad_kept*numpy.where((out_kept == x), 1, 0)/(numpy.where((out_kept == x), 1, 0)).sum(axis=axes, keepdims=True), x.shape),)
 
 
 # ---- min -----------------------------------------------------------------------------
@@ -304,7 +304,7 @@ def min(x, axis, keepdims):
 
 class MinBackward(BackwardFcn):
     """min: out = -tau*log(Sum(exp(-x[o, k]/tau), (k, 0, n - 1))), as tau -> 0+
-    x_bar[o, r] = Piecewise((1, Eq(out[o] - x[o, r], 0)), (0, True))*grad[o]/Sum(Piecewise((1, Eq(out[o] - x[o, k], 0)), (0, True)), (k, 0, n - 1))
+    x_bar[o, r] = Piecewise((1, Eq(out[o], x[o, r])), (0, True))*grad[o]/Sum(Piecewise((1, Eq(out[o], x[o, k])), (0, True)), (k, 0, n - 1))
     """
 
     __slots__ = ()
@@ -321,7 +321,7 @@ class MinBackward(BackwardFcn):
         axes = tuple(range(x.ndim)) if axis is None else axis
         grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
         out_kept = out if keepdims else _kept(out, axes, x.ndim)
-        return (_shaped(grad_kept*numpy.where((out_kept - x == 0), 1, 0)/(numpy.where((out_kept - x == 0), 1, 0)).sum(axis=axes, keepdims=True), x.shape),)
+        return (_shaped(grad_kept*numpy.where((out_kept == x), 1, 0)/(numpy.where((out_kept == x), 1, 0)).sum(axis=axes, keepdims=True), x.shape),)
 
 
 # ---- norm ----------------------------------------------------------------------------

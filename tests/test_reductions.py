@@ -145,3 +145,11 @@ def test_constant_data_has_gradient_zero(name):
     x = sg.tensor(np.full((2, 4), 3.0), requires_grad=True)
     getattr(sg, name)(x, axis=1).sum().backward()
     np.testing.assert_array_equal(x.grad, np.zeros((2, 4)))
+
+
+@pytest.mark.parametrize(("name", "extreme"), [("max", np.inf), ("min", -np.inf)])
+def test_an_infinite_extreme_takes_the_gradient(name, extreme):
+    x = sg.tensor([[1.0, extreme, 2.0], [4.0, 5.0, -6.0]], requires_grad=True)
+    getattr(sg, name)(x, axis=1).sum().backward()
+    expected = [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0] if name == "max" else [0.0, 0.0, 1.0]]
+    np.testing.assert_array_equal(x.grad, expected)

@@ -155,11 +155,20 @@ def zero_temperature(reduction, vjp):
         shifted = vjp.replace(is_tempered, lambda e, s=sign: sympy.exp(e.args[0] - s * out / tau))
         limit = shifted.replace(
             is_tempered,
-            lambda e: sympy.Piecewise((1, sympy.Eq(sympy.expand(e.args[0] * tau), 0)), (0, True)),
+            lambda e: sympy.Piecewise((1, _equal_sides(e.args[0] * tau)), (0, True)),
         )
         if not limit.has(tau):
             forms.append(limit)
     return forms
+
+
+def _equal_sides(difference):
+    """``difference == 0`` as an equation between its positive and its negative terms:
+    ``out - x == 0`` as ``out == x``, which holds where both are the same infinity too
+    (inf - inf is nan)."""
+    terms = sympy.Add.make_args(sympy.expand(difference))
+    positive = sympy.Add(*(t for t in terms if not t.could_extract_minus_sign()))
+    return sympy.Eq(positive, positive - sympy.expand(difference))
 
 
 def _solve(out, forward, symbol):

@@ -113,6 +113,7 @@ shifted = x - numpy.maximum.reduce(x, axis=axis, keepdims=True, initial=-numpy.i
 return shifted - numpy.log(numpy.add.reduce(numpy.exp(shifted), axis=axis, keepdims=True))"""
 
 HUGE = (1000.0, -1000.0)
+INF = float("inf")
 
 REDUCTIONS = (
     Reduction(
@@ -161,14 +162,21 @@ REDUCTIONS = (
         lambda x, o, r, n: tau * _log_sum_exp(_Scaled(x, 1 / tau), o, r, n),
         "return numpy.maximum.reduce(x, axis=axis, keepdims=keepdims)",
         temperature=tau,
-        conventions=(Convention(None, None, [[1.0, 3.0, 3.0, -2.0]], 1, [[0, 0.5, 0.5, 0]]),),
+        conventions=(
+            Convention(None, None, [[1.0, 3.0, 3.0, -2.0]], 1, [[0, 0.5, 0.5, 0]]),
+            # an infinite maximum takes the gradient (as PyTorch's), not nan everywhere
+            Convention(None, None, [[1.0, INF, 2.0]], 1, [[0, 1, 0]]),
+        ),
     ),
     Reduction(
         "min",
         lambda x, o, r, n: -tau * _log_sum_exp(_Scaled(x, -1 / tau), o, r, n),
         "return numpy.minimum.reduce(x, axis=axis, keepdims=keepdims)",
         temperature=tau,
-        conventions=(Convention(None, None, [[1.0, -3.0, -3.0, 2.0]], 1, [[0, 0.5, 0.5, 0]]),),
+        conventions=(
+            Convention(None, None, [[1.0, -3.0, -3.0, 2.0]], 1, [[0, 0.5, 0.5, 0]]),
+            Convention(None, None, [[1.0, -INF, 2.0]], 1, [[0, 1, 0]]),
+        ),
     ),
     Reduction(
         "norm",
