@@ -136,9 +136,10 @@ def power(x, y):
 
 class PowerBackward(BackwardFcn):
     """power: out = x**y
-    grad_x = grad*x**(y - 1)*y
+    grad_x = Piecewise((0, Eq(x, 0) & (Eq(x, 0) | Eq(y, 0))), (grad*out*y/x, True))
     grad_y = Piecewise((0, Eq(x, 0)), (grad*out*log(x), True))
     at x = 0: d/dx = 0, d/dy = 0 (0**y is flat for y > 1, as in PyTorch)
+    at x = 0, y = 0: d/dx = 0 (x**0 is 1 everywhere, flat at 0 too, as in PyTorch)
     """
 
     __slots__ = ()
@@ -152,9 +153,11 @@ class PowerBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
             x, y = children
+            tmp0 = (x == 0)
+            tmp1 = grad*out
             return (
-                x**(y - 1)*grad*y if needs[0] else None,
-                numpy.where((x == 0), 0, numpy.log(x)*grad*out) if needs[1] else None,
+                numpy.where(tmp0 & (y == 0) | tmp0, 0, tmp1*y/x) if needs[0] else None,
+                numpy.where(tmp0, 0, numpy.log(x)*tmp1) if needs[1] else None,
             )
 
 
@@ -1065,7 +1068,9 @@ def arctanh(x):
 
 class ArctanhBackward(BackwardFcn):
     """arctanh: out = atanh(x)
-    grad_x = -grad/((x - 1)*(x + 1))
+    grad_x = grad/(1 - x**2)
+    at x = 1: d/dx = inf (its limit)
+    at x = -1: d/dx = inf (its limit)
     """
 
     __slots__ = ()
@@ -1078,7 +1083,7 @@ class ArctanhBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
-        return (-grad/((x - 1)*(x + 1)),)
+        return (grad/(1 - x**2),)
 
 
 # ---- erf -----------------------------------------------------------------------------

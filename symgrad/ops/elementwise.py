@@ -67,6 +67,7 @@ OPS = (
         domain={"x": POSITIVE},
         kinks=(
             Kink({"x": 0}, {"x": 0, "y": 0}, "0**y is flat for y > 1, as in PyTorch", {"y": 2}),
+            Kink({"x": 0, "y": 0}, {"x": 0}, "x**0 is 1 everywhere, flat at 0 too, as in PyTorch"),
         ),
     ),
     Elementwise("negative", -x),
@@ -155,7 +156,13 @@ OPS = (
     Elementwise("tanh", tanh(x)),
     Elementwise("arcsinh", asinh(x)),
     Elementwise("arccosh", acosh(x), domain={"x": (1, INF)}),
-    Elementwise("arctanh", atanh(x), domain={"x": UNIT}),
+    Elementwise(
+        "arctanh",
+        atanh(x),
+        domain={"x": UNIT},
+        # the derivative's limit at the ends of the domain, as PyTorch's
+        kinks=(Kink({"x": 1}, {"x": INF}, "its limit"), Kink({"x": -1}, {"x": INF}, "its limit")),
+    ),
     Elementwise("erf", erf(x)),
     # ---- activations ----------------------------------------------------------------
     Elementwise(
