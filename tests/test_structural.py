@@ -574,6 +574,8 @@ def test_every_composite_is_public_and_tested():
     assert set(shape.__all__) <= set(sg.__all__)
 
 
+# NumPy 2 deprecates its row_stack (symgrad's is vstack too, without the warning)
+@pytest.mark.filterwarnings("ignore:`row_stack` alias is deprecated:DeprecationWarning")
 @pytest.mark.parametrize(("name", "shapes", "kwargs"), COMPOSITES, ids=[c[0] for c in COMPOSITES])
 def test_composite_forward_and_gradient_equal_numpy(name, shapes, kwargs):
     gen = rng(12)
