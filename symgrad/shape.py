@@ -9,11 +9,13 @@ import operator
 import numpy
 
 from symgrad.generated.functions import concatenate, expand_dims, ravel, reshape
-from symgrad.tensor import Tensor, wrap
+from symgrad.tensor import Tensor, stacked, tensor, wrap
+from symgrad.tensor import holds_tensor as any_tensor
 
 # The public composites (each NumPy's function of that name, called on tensors too).
 __all__ = [
     "append",
+    "array",
     "array_split",
     "atleast_1d",
     "atleast_2d",
@@ -29,6 +31,17 @@ __all__ = [
     "vsplit",
     "vstack",
 ]
+
+
+def array(object, dtype=None, requires_grad=False):
+    """NumPy's array, of tensors too: a (nested) list holding tensors becomes one tensor
+    that keeps their graphs (a stack); anything else a new leaf, as ``sg.tensor``."""
+    if isinstance(object, list | tuple) and any_tensor(object):
+        result = stacked(object)
+        if dtype is not None and numpy.dtype(dtype) != result.dtype:
+            raise TypeError(f"array: dtype={dtype} would cut the graph; cast the inputs instead")
+        return result
+    return tensor(object, dtype=dtype, requires_grad=requires_grad)
 
 
 def stack(arrays, axis=0):

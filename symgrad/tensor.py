@@ -230,6 +230,7 @@ class Tensor:
         if func in DISPATCH:
             return DISPATCH[func](*args, **kwargs)
         if func in CONSTANT_FUNCTIONS:
+            kwargs = {key: _data(value) for key, value in kwargs.items()}
             return func(*(_data(x) for x in args), **kwargs)
         raise TypeError(f"numpy.{func.__name__} is not differentiable by symgrad")
 
@@ -242,25 +243,79 @@ class Tensor:
 # NumPy function (or special function name) -> symgrad function; filled in by
 # symgrad/methods.py from the generated function table.
 DISPATCH = {}
-# Functions whose result carries no gradient: comparisons and step functions.
+# NumPy functions whose result has no gradient to carry (comparisons, steps, indices,
+# tests, I/O): called on tensors, they run on the data and return what NumPy returns.
 CONSTANT_UFUNCS = frozenset(
-    (
-        numpy.heaviside,
-        numpy.greater,
-        numpy.greater_equal,
-        numpy.less,
-        numpy.less_equal,
-        numpy.equal,
-        numpy.not_equal,
-        numpy.logical_and,
-        numpy.logical_or,
-        numpy.logical_not,
-        numpy.isfinite,
-        numpy.isnan,
-        numpy.isinf,
-    )
+    getattr(numpy, name)
+    for name in [
+        "heaviside",
+        "greater",
+        "greater_equal",
+        "less",
+        "less_equal",
+        "equal",
+        "not_equal",
+        "logical_and",
+        "logical_or",
+        "logical_not",
+        "logical_xor",
+        "isfinite",
+        "isnan",
+        "isinf",
+        "signbit",
+        "floor_divide",
+        "rint",
+        "trunc",
+    ]
 )
-CONSTANT_FUNCTIONS = frozenset((numpy.zeros_like, numpy.ones_like, numpy.shape, numpy.ndim))
+CONSTANT_FUNCTIONS = frozenset(
+    getattr(numpy, name)
+    for name in [
+        "zeros_like",
+        "ones_like",
+        "empty_like",
+        "full_like",
+        "shape",
+        "ndim",
+        "size",
+        "argmax",
+        "argmin",
+        "argsort",
+        "argpartition",
+        "argwhere",
+        "nonzero",
+        "flatnonzero",
+        "count_nonzero",
+        "searchsorted",
+        "digitize",
+        "bincount",
+        "histogram",
+        "unique",
+        "allclose",
+        "isclose",
+        "array_equal",
+        "array_equiv",
+        "any",
+        "all",
+        "round",
+        "around",
+        "fix",
+        "isreal",
+        "iscomplex",
+        "isrealobj",
+        "iscomplexobj",
+        "result_type",
+        "may_share_memory",
+        "shares_memory",
+        "save",
+        "savez",
+        "savez_compressed",
+        "savetxt",
+        "array2string",
+        "array_repr",
+        "array_str",
+    ]
+)
 
 
 def _varargs(values):
@@ -308,6 +363,9 @@ def apply(fcn, inputs, params=()):
             datas.append(x.data)
             needs.append(x._requires_grad)
         else:
+            if type(x) in _SEQUENCES and holds_tensor(x):
+                # a (nested) list of tensors: stacked into one, its graph kept
+                return apply(fcn, tuple(stacked(i) for i in inputs), params)
             datas.append(x)
             needs.append(False)
             constants = True
@@ -330,6 +388,27 @@ def apply(fcn, inputs, params=()):
     if params:
         params = frozen(params)
     return wrap(out, fcn(inputs, datas, out, params, needs, saved))
+
+
+_SEQUENCES = (list, tuple)
+
+
+def holds_tensor(value):
+    """Whether a (nested) list or tuple holds a tensor anywhere."""
+    return any(
+        isinstance(item, Tensor) or (type(item) in _SEQUENCES and holds_tensor(item))
+        for item in value
+    )
+
+
+def stacked(value):
+    """``value``, a (nested) list of tensors, numbers and arrays, as NumPy's array of it
+    would be: one tensor, stacked (expand_dims and concatenate) so that the graph of
+    each tensor in it is kept. Anything else is returned as it is."""
+    if type(value) not in _SEQUENCES or not holds_tensor(value):
+        return value
+    rows = [apply(structural.ExpandDimsBackward, (stacked(item),), (0,)) for item in value]
+    return apply(structural.ConcatenateBackward, tuple(rows), (0,))
 
 
 def apply_binary(fcn, a, b):

@@ -1412,3 +1412,39 @@ def test_a_normalization_over_an_empty_axis_is_empty(name):
         assert out.shape == (2, 0)
         out.sum().backward()
     assert x.grad.shape == (2, 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "call"),
+    [
+        ("argmax", lambda t: np.argmax(t)),
+        ("argsort", lambda t: np.argsort(t)),
+        ("nonzero", lambda t: np.nonzero(t)),
+        ("allclose", lambda t: np.allclose(t, t)),
+        ("isclose", lambda t: np.isclose(t, 1.0)),
+        ("round", lambda t: np.round(t, 1)),
+        ("floor_divide", lambda t: np.floor_divide(t, 2.0)),
+        ("unique", lambda t: np.unique(t)),
+        ("array_equal", lambda t: np.array_equal(t, t)),
+        ("count_nonzero", lambda t: np.count_nonzero(t)),
+    ],
+)
+def test_numpy_functions_without_a_gradient_run_on_the_data(name, call):
+    values = np.array([3.25, 1.0, -2.5, 1.0])
+    got = call(sg.tensor(values, requires_grad=True))
+    want = call(values)
+    assert not isinstance(got, sg.Tensor), name
+    for g, w in zip(
+        got if isinstance(got, tuple) else [got],
+        want if isinstance(want, tuple) else [want],
+        strict=True,
+    ):
+        np.testing.assert_array_equal(g, w)
+
+
+def test_numpy_save_and_savez_store_the_data(tmp_path):
+    t = sg.tensor([1.0, 2.0], requires_grad=True)
+    np.save(tmp_path / "t.npy", t)
+    np.savez(tmp_path / "t.npz", weight=t)
+    np.testing.assert_array_equal(np.load(tmp_path / "t.npy"), t.data)
+    np.testing.assert_array_equal(np.load(tmp_path / "t.npz")["weight"], t.data)
