@@ -19,6 +19,7 @@ import threading
 
 import numpy
 
+from symgrad import function
 from symgrad.generated.unbroadcast import unbroadcast
 from symgrad.grad_mode import enable_grad
 
@@ -85,6 +86,7 @@ class _Pass:
         ready, pending, owners, replay = self.ready, self.pending, self.owned, self.replay
         heappop, heappush = heapq.heappop, heapq.heappush  # NOTE: locals: once per node
         reach, send, wanted = self.reach, self.send, self.wanted
+        last_change = function.last_change  # no in-place change runs during the walk
         while ready:
             node = heappop(ready)[1]
             grad = pending.pop(node)
@@ -94,6 +96,8 @@ class _Pass:
                     "backward through a graph a second time: its saved values were freed; "
                     "pass retain_graph=True to the first backward"
                 )
+            if node.sequence < last_change:
+                function.check_unchanged(node)  # an input may have changed in place since
             if node.retained is not None:
                 _store([(node.retained, grad, node in owners)])
             if replay is None:

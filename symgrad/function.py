@@ -11,6 +11,30 @@ import itertools
 
 _sequence = itertools.count()
 
+# In-place changes of leaf tensors: a changed tensor keeps (as ``_changed_at``) the
+# creation number of its last change, taken from the nodes' own count. A node created
+# before a change of a tensor it saved would read the new values: its backward raises.
+last_change = -1  # the newest change's number; nodes created after it are unaffected
+
+
+def note_changed(tensor):
+    """Record that ``tensor``'s data was just changed in place."""
+    global last_change
+    last_change = tensor._changed_at = next(_sequence)
+
+
+def check_unchanged(node):
+    """Raise if a tensor whose data ``node`` saved for its backward was changed in place
+    after the node was created (a version counter, as PyTorch keeps)."""
+    if not node.saves_inputs:
+        return
+    for value in node.inputs:  # constants, numbers and arrays, have no _changed_at
+        if getattr(value, "_changed_at", -1) > node.sequence:
+            raise RuntimeError(
+                f"{node.name}: a tensor it saved for backward was changed in place after "
+                "the forward; backward would read the new values"
+            )
+
 
 class BackwardFcn:
     # NOTE: slots keep a node small and its attribute access fast; a graph of many

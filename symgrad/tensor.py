@@ -7,6 +7,7 @@ import numbers
 import numpy
 
 from symgrad import engine
+from symgrad.function import note_changed
 from symgrad.generated import elementwise as ew
 from symgrad.generated import structural
 from symgrad.grad_mode import is_grad_enabled
@@ -18,7 +19,9 @@ FLOAT_KINDS = "f"
 class Tensor:
     """An n-dimensional array in a graph of operations (PyTorch's autograd semantics)."""
 
-    __slots__ = ("__weakref__", "_requires_grad", "data", "grad", "grad_fn")
+    # NOTE: _changed_at is set only by an in-place change (symgrad/function.py): unset,
+    # it costs no op anything
+    __slots__ = ("__weakref__", "_changed_at", "_requires_grad", "data", "grad", "grad_fn")
 
     # NOTE: a higher priority than ndarray's makes `ndarray * tensor` call our reflected
     # operators instead of NumPy broadcasting over an object array.
@@ -131,6 +134,66 @@ class Tensor:
 
     def __float__(self):
         return float(self.data)
+
+    # ---- in place ------------------------------------------------------------------------
+    # The optimizer's idiom, `with sg.no_grad(): p -= lr * p.grad`, changes p's data in
+    # place. A node that saved a tensor changed so afterwards refuses to run its backward
+    # (symgrad/function.py keeps the count).
+    def __iadd__(self, other):
+        return self._in_place(numpy.add, other, "+=")
+
+    def __isub__(self, other):
+        return self._in_place(numpy.subtract, other, "-=")
+
+    def __imul__(self, other):
+        return self._in_place(numpy.multiply, other, "*=")
+
+    def __itruediv__(self, other):
+        return self._in_place(numpy.true_divide, other, "/=")
+
+    def __ipow__(self, other):
+        return self._in_place(numpy.power, other, "**=")
+
+    def __setitem__(self, index, value):
+        """``t[index] = value`` in place, NumPy's indexing; as the in-place operators."""
+        self._check_in_place("t[index] = value", value)
+        if type(index) is tuple:
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        elif isinstance(index, Tensor):
+            index = index.data
+        try:
+            self.data[index] = _data(value)
+        except ValueError as error:
+            raise ValueError(
+                f"t[index] = value: {error} (a tensor of shape {self.shape})"
+            ) from None
+        note_changed(self)
+
+    def _in_place(self, ufunc, other, symbol):
+        self._check_in_place(symbol, other)
+        try:
+            ufunc(self.data, _data(other), out=self.data, casting="same_kind")
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"{symbol}: {error} (a tensor of shape {self.shape})") from None
+        note_changed(self)
+        return self
+
+    def _check_in_place(self, what, other):
+        """In place is for data outside the graph: a leaf, with grad mode off or nothing
+        that requires grad involved (changing a computed tensor, or recording a graph
+        through the change, is not supported: write the op out of place)."""
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                f"{what}: in place on a tensor computed in a graph "
+                f"({type(self.grad_fn).__name__}) is not supported; write it out of place "
+                "(y = y + ...), or change y.detach()"
+            )
+        involved = self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
+        if involved and is_grad_enabled():
+            raise RuntimeError(
+                f"{what}: in place on a leaf tensor that requires grad; under sg.no_grad() "
+                "it changes the data (an optimizer's step), else write it out of place"
+            )
 
     # ---- operators (each one generated op) ---------------------------------------------
     def __add__(self, other):

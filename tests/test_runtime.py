@@ -1448,3 +1448,88 @@ def test_numpy_save_and_savez_store_the_data(tmp_path):
     np.savez(tmp_path / "t.npz", weight=t)
     np.testing.assert_array_equal(np.load(tmp_path / "t.npy"), t.data)
     np.testing.assert_array_equal(np.load(tmp_path / "t.npz")["weight"], t.data)
+
+
+# ---- in place ---------------------------------------------------------------------------
+IN_PLACE = [
+    ("+=", lambda t, v: t.__iadd__(v), np.add),
+    ("-=", lambda t, v: t.__isub__(v), np.subtract),
+    ("*=", lambda t, v: t.__imul__(v), np.multiply),
+    ("/=", lambda t, v: t.__itruediv__(v), np.divide),
+    ("**=", lambda t, v: t.__ipow__(v), np.power),
+]
+
+
+@pytest.mark.parametrize(("symbol", "op", "ufunc"), IN_PLACE, ids=[i[0] for i in IN_PLACE])
+def test_in_place_under_no_grad_changes_the_data_of_the_same_tensor(symbol, op, ufunc):
+    p = sg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    data = p.data
+    with sg.no_grad():
+        result = op(p, sg.tensor([0.5, 2.0, 1.5]))
+    assert result is p and p.data is data  # the same tensor and array, changed
+    np.testing.assert_array_equal(p.data, ufunc([1.0, 2.0, 3.0], [0.5, 2.0, 1.5]))
+    assert p.requires_grad and p.is_leaf
+
+
+def test_the_optimizer_idiom_trains():
+    # `with no_grad(): p -= lr * p.grad`, as every hand-written PyTorch loop has it
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 3))
+    target = x @ np.array([1.0, -2.0, 0.5])
+    w = sg.tensor(np.zeros(3), requires_grad=True)
+    losses = []
+    for _ in range(30):
+        loss = ((sg.tensor(x) @ w - target) ** 2).mean()
+        loss.backward()
+        with sg.no_grad():
+            w -= 0.1 * w.grad
+        w.grad = None
+        losses.append(loss.item())
+    assert losses[-1] < 0.05 * losses[0]
+
+
+def test_in_place_on_a_leaf_that_requires_grad_outside_no_grad_raises():
+    p = sg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"^\+=: in place on a leaf tensor that requires grad"):
+        p += 1.0
+    with pytest.raises(RuntimeError, match=r"^t\[index\] = value: in place on a leaf"):
+        p[0] = 3.0
+    np.testing.assert_array_equal(p.data, [1.0, 2.0])  # nothing changed
+
+
+def test_in_place_on_a_computed_tensor_raises_naming_its_op():
+    y = sg.exp(sg.tensor([1.0, 2.0], requires_grad=True))
+    with sg.no_grad(), pytest.raises(RuntimeError, match=r"computed in a graph \(ExpBackward\)"):
+        y *= 2.0
+
+
+def test_a_saved_tensor_changed_in_place_makes_backward_raise_naming_the_op():
+    w = sg.tensor([1.0, -2.0], requires_grad=True)
+    c = sg.tensor([3.0, 4.0])
+    y = (w * c).sum()
+    c[1] = 100.0  # c requires no grad: allowed, and counted
+    with pytest.raises(
+        RuntimeError, match=r"^multiply: a tensor it saved for backward was changed"
+    ):
+        y.backward()
+    (w * c).sum().backward()  # a graph made after the change runs
+    np.testing.assert_array_equal(w.grad, [3.0, 100.0])
+
+
+def test_a_change_no_node_saw_does_not_stop_backward():
+    w = sg.tensor([1.0, -2.0], requires_grad=True)
+    y = (w + 1.0).sum()  # add saves nothing
+    with sg.no_grad():
+        w += 5.0
+    y.backward()
+    np.testing.assert_array_equal(w.grad, [1.0, 1.0])
+
+
+def test_setitem_writes_numpy_indexing():
+    t = sg.tensor(np.zeros((2, 3)))
+    t[0, 1:] = 5.0
+    t[t.data == 0] = -1.0
+    t[sg.tensor(np.array([1]))] = sg.tensor([7.0, 8.0, 9.0])
+    np.testing.assert_array_equal(t.data, [[-1.0, 5.0, 5.0], [7.0, 8.0, 9.0]])
+    with pytest.raises(ValueError, match=r"^\+=: .*shape \(2, 3\)"):
+        t += np.ones(4)
