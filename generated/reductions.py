@@ -16,85 +16,14 @@ import numpy
 
 from symgrad import special
 from symgrad.function import BackwardFcn
-
-
-def _count(shape, axes):
-    """How many elements the reduced axes hold, as a Python int (so float32 stays)."""
-    n = 1
-    for axis in axes if isinstance(axes, tuple) else (axes,):
-        n *= shape[axis]
-    return n
-
-
-def _kept(value, axes, ndim):
-    """``value``, reduced over ``axes`` of an ``ndim``-dimensional array without keepdims,
-    with those axes back as size 1 (numpy.expand_dims, without its checks' cost). A
-    0-d value (every axis reduced) broadcasts as it is."""
-    if value.ndim == 0:
-        return value
-    shape = list(value.shape)
-    for axis in sorted(a % ndim for a in (axes if isinstance(axes, tuple) else (axes,))):
-        shape.insert(axis, 1)
-    return value.reshape(shape)
-
-
-def mean_kernel(x, axis, keepdims):
-    """numpy.mean(x, axis=axis, keepdims=keepdims) without its wrapper's cost (5-10 us a
-    call): float32 and float64 are summed in their own dtype and divided by the count,
-    which is what numpy.mean does for them; other dtypes (integers and float16, which
-    numpy.mean sums in a wider type) and empty reductions go to numpy.mean itself."""
-    axes = tuple(range(x.ndim)) if axis is None else axis
-    try:
-        n = _count(x.shape, axes)
-    except IndexError:  # an axis out of range: numpy.mean's error says which
-        n = 0
-    if x.dtype.kind != "f" or x.dtype.itemsize < 4 or n == 0:
-        return numpy.mean(x, axis=axis, keepdims=keepdims)
-    return numpy.add.reduce(x, axis=axis, keepdims=keepdims) / n
-
-
-def _shaped(value, shape):
-    """``value`` broadcast to ``shape`` (a read-only view), unless it has that shape."""
-    if getattr(value, "shape", None) == shape:
-        return value
-    if isinstance(value, numpy.generic):
-        value = numpy.asarray(value)  # NumPy's result of 0-d arithmetic
-    if type(value) is not numpy.ndarray or value.ndim != 0:
-        return numpy.broadcast_to(value, shape)
-    # NOTE: a 0-d value (the gradient of a full reduction, a loss) seen through zero
-    # strides: the same view as numpy.broadcast_to gives, at a third of its cost.
-    view = numpy.ndarray(shape, value.dtype, value, 0, (0,) * len(shape))
-    view.flags.writeable = False
-    return view
-
-
-def _flat_along(x, axes):
-    """``x`` with the reduced axes moved last and flattened (in C order), and a function
-    that undoes it."""
-    axes = tuple(sorted(numpy.atleast_1d(numpy.asarray(axes)) % x.ndim))
-    moved = numpy.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
-    flat = moved.reshape((*moved.shape[: x.ndim - len(axes)], -1))
-
-    def undo(y):
-        return numpy.moveaxis(y.reshape(moved.shape), range(x.ndim - len(axes), x.ndim), axes)
-
-    return flat, undo
-
-
-def product_before(x, axes):
-    """Per element, the product of the elements before it along the reduced axes."""
-    flat, undo = _flat_along(x, axes)
-    before = numpy.ones_like(flat)
-    numpy.cumprod(flat[..., :-1], axis=-1, out=before[..., 1:])
-    return undo(before)
-
-
-def product_after(x, axes):
-    """Per element, the product of the elements after it along the reduced axes."""
-    flat, undo = _flat_along(x, axes)
-    after = numpy.ones_like(flat)
-    numpy.cumprod(flat[..., :0:-1], axis=-1, out=after[..., -2::-1])
-    return undo(after)
+from symgrad.reduction_maps import (
+    count,
+    kept,
+    mean_kernel,
+    product_after,
+    product_before,
+    shaped,
+)
 
 
 # ---- sum -----------------------------------------------------------------------------
@@ -120,8 +49,8 @@ class SumBackward(BackwardFcn):
         (x,) = children
         axis, keepdims = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
-        return (_shaped(grad_kept, x.shape),)
+        grad_kept = grad if keepdims else kept(grad, axes, x.ndim)
+        return (shaped(grad_kept, x.shape),)
 
 
 # ---- mean ----------------------------------------------------------------------------
@@ -147,9 +76,9 @@ class MeanBackward(BackwardFcn):
         (x,) = children
         axis, keepdims = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
-        n = _count(x.shape, axes)
-        return (_shaped(grad_kept/n, x.shape),)
+        grad_kept = grad if keepdims else kept(grad, axes, x.ndim)
+        n = count(x.shape, axes)
+        return (shaped(grad_kept/n, x.shape),)
 
 
 # ---- var -----------------------------------------------------------------------------
@@ -175,9 +104,9 @@ class VarBackward(BackwardFcn):
         (x,) = children
         axis, keepdims, ddof = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
-        n = _count(x.shape, axes)
-        return (_shaped(grad_kept*(2*x - 2*x.sum(axis=axes, keepdims=True)/n)/(-ddof + n), x.shape),)
+        grad_kept = grad if keepdims else kept(grad, axes, x.ndim)
+        n = count(x.shape, axes)
+        return (shaped(grad_kept*(2*x - 2*x.sum(axis=axes, keepdims=True)/n)/(-ddof + n), x.shape),)
 
 
 # ---- std -----------------------------------------------------------------------------
@@ -203,11 +132,11 @@ class StdBackward(BackwardFcn):
         (x,) = children
         axis, keepdims, ddof = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
-        out_kept = out if keepdims else _kept(out, axes, x.ndim)
-        n = _count(x.shape, axes)
+        grad_kept = grad if keepdims else kept(grad, axes, x.ndim)
+        out_kept = out if keepdims else kept(out, axes, x.ndim)
+        n = count(x.shape, axes)
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):  # see the module's docstring
-            return (_shaped(numpy.where((out_kept == 0), 0, (grad_kept*x*n - grad_kept*x.sum(axis=axes, keepdims=True))/(-ddof*n*out_kept + n**2*out_kept)), x.shape),)
+            return (shaped(numpy.where((out_kept == 0), 0, (grad_kept*x*n - grad_kept*x.sum(axis=axes, keepdims=True))/(-ddof*n*out_kept + n**2*out_kept)), x.shape),)
 
 
 # ---- prod ----------------------------------------------------------------------------
@@ -233,8 +162,8 @@ class ProdBackward(BackwardFcn):
         (x,) = children
         axis, keepdims = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
-        return (_shaped(product_after(x, axes)*product_before(x, axes)*grad_kept, x.shape),)
+        grad_kept = grad if keepdims else kept(grad, axes, x.ndim)
+        return (shaped(product_after(x, axes)*product_before(x, axes)*grad_kept, x.shape),)
 
 
 # ---- logsumexp -----------------------------------------------------------------------
@@ -263,9 +192,9 @@ class LogsumexpBackward(BackwardFcn):
         (x,) = children
         axis, keepdims = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
-        out_kept = out if keepdims else _kept(out, axes, x.ndim)
-        return (_shaped(special.inplace(numpy.exp, -out_kept + x)*grad_kept, x.shape),)
+        grad_kept = grad if keepdims else kept(grad, axes, x.ndim)
+        out_kept = out if keepdims else kept(out, axes, x.ndim)
+        return (shaped(special.inplace(numpy.exp, -out_kept + x)*grad_kept, x.shape),)
 
 
 # ---- max -----------------------------------------------------------------------------
@@ -291,9 +220,9 @@ class MaxBackward(BackwardFcn):
         (x,) = children
         axis, keepdims = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
-        out_kept = out if keepdims else _kept(out, axes, x.ndim)
-        return (_shaped(grad_kept*numpy.where((out_kept == x), 1, 0)/(numpy.where((out_kept == x), 1, 0)).sum(axis=axes, keepdims=True), x.shape),)
+        grad_kept = grad if keepdims else kept(grad, axes, x.ndim)
+        out_kept = out if keepdims else kept(out, axes, x.ndim)
+        return (shaped(grad_kept*numpy.where((out_kept == x), 1, 0)/(numpy.where((out_kept == x), 1, 0)).sum(axis=axes, keepdims=True), x.shape),)
 
 
 # ---- min -----------------------------------------------------------------------------
@@ -319,9 +248,9 @@ class MinBackward(BackwardFcn):
         (x,) = children
         axis, keepdims = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
-        out_kept = out if keepdims else _kept(out, axes, x.ndim)
-        return (_shaped(grad_kept*numpy.where((out_kept == x), 1, 0)/(numpy.where((out_kept == x), 1, 0)).sum(axis=axes, keepdims=True), x.shape),)
+        grad_kept = grad if keepdims else kept(grad, axes, x.ndim)
+        out_kept = out if keepdims else kept(out, axes, x.ndim)
+        return (shaped(grad_kept*numpy.where((out_kept == x), 1, 0)/(numpy.where((out_kept == x), 1, 0)).sum(axis=axes, keepdims=True), x.shape),)
 
 
 # ---- norm ----------------------------------------------------------------------------
@@ -347,10 +276,10 @@ class NormBackward(BackwardFcn):
         (x,) = children
         axis, keepdims = self.params
         axes = tuple(range(x.ndim)) if axis is None else axis
-        grad_kept = grad if keepdims else _kept(grad, axes, x.ndim)
-        out_kept = out if keepdims else _kept(out, axes, x.ndim)
+        grad_kept = grad if keepdims else kept(grad, axes, x.ndim)
+        out_kept = out if keepdims else kept(out, axes, x.ndim)
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):  # see the module's docstring
-            return (_shaped(numpy.where((out_kept == 0), 0, grad_kept*x/out_kept), x.shape),)
+            return (shaped(numpy.where((out_kept == 0), 0, grad_kept*x/out_kept), x.shape),)
 
 
 # ---- softmax -------------------------------------------------------------------------
@@ -377,7 +306,7 @@ class SoftmaxBackward(BackwardFcn):
         (x,) = children
         axis, = self.params
         axes = axis
-        return (_shaped(grad*out - out*(grad*out).sum(axis=axes, keepdims=True), x.shape),)
+        return (shaped(grad*out - out*(grad*out).sum(axis=axes, keepdims=True), x.shape),)
 
 
 # ---- log_softmax ---------------------------------------------------------------------
@@ -404,4 +333,4 @@ class LogSoftmaxBackward(BackwardFcn):
         (x,) = children
         axis, = self.params
         axes = axis
-        return (_shaped(grad - grad.sum(axis=axes, keepdims=True)*numpy.exp(out), x.shape),)
+        return (shaped(grad - grad.sum(axis=axes, keepdims=True)*numpy.exp(out), x.shape),)

@@ -226,7 +226,7 @@ def reduction_context(derived):
         "uses_out_kept": "out_kept" in used,
         "uses_count": "n" in used,
         "saves_out": "out_kept" in used or "out" in used,
-        # _shaped gives the value itself where it has x's shape: where it reads x (or,
+        # shaped() gives the value itself where it has x's shape: where it reads x (or,
         # for a normalization, grad or out, shaped like x)
         "fresh_grads": fresh_places(
             [derived.code]

@@ -1,0 +1,86 @@
+"""The kinds of code that generated reductions call (generated/reductions.py): how many
+elements an axis selection holds, a reduced value with its axes kept, a reduced
+gradient seen at the input's shape, NumPy's mean without its wrapper, and the products
+before and after each element that a product's derived vjp is lowered to. NumPy only;
+none of it is one op's rule."""
+
+import numpy
+
+
+def count(shape, axes):
+    """How many elements the reduced axes hold, as a Python int (so float32 stays)."""
+    n = 1
+    for axis in axes if isinstance(axes, tuple) else (axes,):
+        n *= shape[axis]
+    return n
+
+
+def kept(value, axes, ndim):
+    """``value``, reduced over ``axes`` of an ``ndim``-dimensional array without keepdims,
+    with those axes back as size 1 (numpy.expand_dims, without its checks' cost). A
+    0-d value (every axis reduced) broadcasts as it is."""
+    if value.ndim == 0:
+        return value
+    shape = list(value.shape)
+    for axis in sorted(a % ndim for a in (axes if isinstance(axes, tuple) else (axes,))):
+        shape.insert(axis, 1)
+    return value.reshape(shape)
+
+
+def mean_kernel(x, axis, keepdims):
+    """numpy.mean(x, axis=axis, keepdims=keepdims) without its wrapper's cost (5-10 us a
+    call): float32 and float64 are summed in their own dtype and divided by the count,
+    which is what numpy.mean does for them; other dtypes (integers and float16, which
+    numpy.mean sums in a wider type) and empty reductions go to numpy.mean itself."""
+    axes = tuple(range(x.ndim)) if axis is None else axis
+    try:
+        n = count(x.shape, axes)
+    except IndexError:  # an axis out of range: numpy.mean's error says which
+        n = 0
+    if x.dtype.kind != "f" or x.dtype.itemsize < 4 or n == 0:
+        return numpy.mean(x, axis=axis, keepdims=keepdims)
+    return numpy.add.reduce(x, axis=axis, keepdims=keepdims) / n
+
+
+def shaped(value, shape):
+    """``value`` broadcast to ``shape`` (a read-only view), unless it has that shape."""
+    if getattr(value, "shape", None) == shape:
+        return value
+    if isinstance(value, numpy.generic):
+        value = numpy.asarray(value)  # NumPy's result of 0-d arithmetic
+    if type(value) is not numpy.ndarray or value.ndim != 0:
+        return numpy.broadcast_to(value, shape)
+    # NOTE: a 0-d value (the gradient of a full reduction, a loss) seen through zero
+    # strides: the same view as numpy.broadcast_to gives, at a third of its cost.
+    view = numpy.ndarray(shape, value.dtype, value, 0, (0,) * len(shape))
+    view.flags.writeable = False
+    return view
+
+
+def _flat_along(x, axes):
+    """``x`` with the reduced axes moved last and flattened (in C order), and a function
+    that undoes it."""
+    axes = tuple(sorted(numpy.atleast_1d(numpy.asarray(axes)) % x.ndim))
+    moved = numpy.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
+    flat = moved.reshape((*moved.shape[: x.ndim - len(axes)], -1))
+
+    def undo(y):
+        return numpy.moveaxis(y.reshape(moved.shape), range(x.ndim - len(axes), x.ndim), axes)
+
+    return flat, undo
+
+
+def product_before(x, axes):
+    """Per element, the product of the elements before it along the reduced axes."""
+    flat, undo = _flat_along(x, axes)
+    before = numpy.ones_like(flat)
+    numpy.cumprod(flat[..., :-1], axis=-1, out=before[..., 1:])
+    return undo(before)
+
+
+def product_after(x, axes):
+    """Per element, the product of the elements after it along the reduced axes."""
+    flat, undo = _flat_along(x, axes)
+    after = numpy.ones_like(flat)
+    numpy.cumprod(flat[..., :0:-1], axis=-1, out=after[..., -2::-1])
+    return undo(after)
