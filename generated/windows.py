@@ -17,6 +17,7 @@ import numpy
 from symgrad import einsum_spec, layout
 from symgrad.function import BackwardFcn
 from symgrad.window_maps import (
+    add_term,
     arrays_only,
     first_max_parts,
     grouped,
@@ -63,12 +64,7 @@ def convolution_saving(x, w, b, stride, padding, dilation, groups, batch_inner=N
         spec, window, grouped(w, groups, 0), out_layout if batch_inner else None
     )
     if b is not None:
-        # out is (n, g, o, *spatial): the bias (g, o) broadcast over the batch and positions
-        bias = b.reshape(groups, -1, *(1,) * (x.ndim - 2))
-        if numpy.result_type(out, bias) == out.dtype:
-            out += bias  # in place: the product is a fresh array
-        else:
-            out = out + bias
+        out = add_term(out, grouped(b, groups, 0), x.ndim - 2)
     return out.reshape(out.shape[0], -1, *out.shape[3:]), (window, batch_inner)
 
 

@@ -155,6 +155,17 @@ def arrays_only(*values):
         raise NotImplementedError("differentiating a convolution or pooling rule again")
 
 
+def add_term(out, term, rank):
+    """``out`` (a fresh product, (n, *term's axes, *rank positions)) plus ``term``
+    broadcast over the batch and the positions: a bias, added in place when the dtypes
+    allow (NumPy's promotion otherwise)."""
+    term = term.reshape(*term.shape, *(1,) * rank)
+    if numpy.result_type(out, term) == out.dtype:
+        out += term  # in place: the product is a fresh array
+        return out
+    return out + term
+
+
 def grouped(a, groups, axis=1):
     """``a`` with axis ``axis`` split into (groups, size // groups)."""
     return a.reshape(*a.shape[:axis], groups, -1, *a.shape[axis + 1 :])
