@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: generate test lint bench check clean
+.PHONY: generate test test-oldest lint bench check clean
 
 # The virtual environment is (re)built whenever the pinned requirements change.
 $(STAMP): requirements-dev.txt pyproject.toml
@@ -19,6 +19,15 @@ generate: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# The suite on the oldest NumPy pyproject.toml allows, in a venv of its own.
+OLDEST_NUMPY := numpy==2.1.3
+test-oldest:
+	$(PYTHON) -m venv .venv-oldest
+	.venv-oldest/bin/python -m pip install --quiet --disable-pip-version-check $(OLDEST_NUMPY) \
+		$$(grep -v '^numpy' requirements-dev.txt | grep -v '^#')
+	.venv-oldest/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	.venv-oldest/bin/python -m pytest
+
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check symgrad tests bench
@@ -29,4 +38,4 @@ bench: $(STAMP)
 check: lint test
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-oldest .pytest_cache .ruff_cache .hypothesis
