@@ -21,7 +21,7 @@ class Tensor:
 
     # NOTE: _changed_at is set only by an in-place change (symgrad/function.py): unset,
     # it costs no op anything
-    __slots__ = ("__weakref__", "_changed_at", "_requires_grad", "data", "grad", "grad_fn")
+    __slots__ = ("__weakref__", "_changed_at", "_grad", "_requires_grad", "data", "grad_fn")
 
     # NOTE: a higher priority than ndarray's makes `ndarray * tensor` call our reflected
     # operators instead of NumPy broadcasting over an object array.
@@ -30,7 +30,7 @@ class Tensor:
     def __init__(self, data, dtype=None, requires_grad=False):
         # Copy: the tensor never aliases (so never mutates) the caller's array.
         self.data = numpy.array(data, dtype=dtype)
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._requires_grad = False
         self.requires_grad = requires_grad
@@ -54,6 +54,23 @@ class Tensor:
     def requires_grad_(self, requires_grad=True):
         self.requires_grad = requires_grad
         return self
+
+    @property
+    def grad(self):
+        """The gradient accumulated by backward: an ndarray shaped and typed as ``data``,
+        or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        # NOTE: checked when set, so that a wrong one is not found at the next backward
+        if value is not None:
+            value = value.data if isinstance(value, Tensor) else numpy.asarray(value)
+            if value.shape != self.data.shape:
+                raise ValueError(
+                    f"grad: shape {value.shape} assigned to a tensor of shape {self.data.shape}"
+                )
+        self._grad = value
 
     @property
     def is_leaf(self):
@@ -403,7 +420,7 @@ def wrap(data, grad_fn=None):
     once per op."""
     tensor = _new_object(Tensor)
     tensor.data = data if type(data) is numpy.ndarray else numpy.asarray(data)
-    tensor.grad = None
+    tensor._grad = None
     tensor.grad_fn = grad_fn
     tensor._requires_grad = grad_fn is not None
     return tensor

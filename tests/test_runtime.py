@@ -1533,3 +1533,17 @@ def test_setitem_writes_numpy_indexing():
     np.testing.assert_array_equal(t.data, [[-1.0, 5.0, 5.0], [7.0, 8.0, 9.0]])
     with pytest.raises(ValueError, match=r"^\+=: .*shape \(2, 3\)"):
         t += np.ones(4)
+
+
+def test_a_grad_of_the_wrong_shape_is_refused_when_set():
+    t = sg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(
+        ValueError, match=r"^grad: shape \(2,\) assigned to a tensor of shape \(3,\)"
+    ):
+        t.grad = np.zeros(2)
+    assert t.grad is None  # nothing changed
+    t.grad = np.ones(3)
+    (t * 2).sum().backward()
+    np.testing.assert_array_equal(t.grad, [3.0, 3.0, 3.0])  # accumulated into what was set
+    t.grad = None
+    assert t.grad is None
