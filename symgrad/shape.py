@@ -9,8 +9,7 @@ import operator
 import numpy
 
 from symgrad.generated.functions import concatenate, expand_dims, ravel, reshape
-from symgrad.tensor import Tensor, stacked, tensor, wrap
-from symgrad.tensor import holds_tensor as any_tensor
+from symgrad.tensor import Tensor, holds_tensor, stacked, tensor, wrap
 
 # The public composites (each NumPy's function of that name, called on tensors too).
 __all__ = [
@@ -36,7 +35,7 @@ __all__ = [
 def array(object, dtype=None, requires_grad=False):
     """NumPy's array, of tensors too: a (nested) list holding tensors becomes one tensor
     that keeps their graphs (a stack); anything else a new leaf, as ``sg.tensor``."""
-    if isinstance(object, list | tuple) and any_tensor(object):
+    if isinstance(object, list | tuple) and holds_tensor(object):
         result = stacked(object)
         if dtype is not None and numpy.dtype(dtype) != result.dtype:
             raise TypeError(f"array: dtype={dtype} would cut the graph; cast the inputs instead")

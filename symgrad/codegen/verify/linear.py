@@ -29,7 +29,7 @@ def check_unbroadcast(source, trials=200, seed=0):
         x, y = rng.standard_normal(target), rng.standard_normal(shape)
         left = numpy.vdot(numpy.broadcast_to(x, shape), y)
         right = numpy.vdot(x, unbroadcast(y, target))
-        if abs(left - right) > 1e-12 * max(1.0, abs(left)):
+        if not policy.adjoint_agrees(left, right):
             point = {"shape": target, "broadcast_to": shape}
             raise CheckError("unbroadcast", None, point, f"<Ax, y> = {left}, <x, A^T y> = {right}")
 
@@ -72,7 +72,7 @@ def check_structural(source, unbroadcast_source, trials=200, seed=0, ops=STRUCTU
             wrong_shape = [x_bar.shape for x_bar in x_bars] != [x.shape for x in xs]
             left = numpy.vdot(out, y)
             right = numpy.nan if wrong_shape else sum(map(numpy.vdot, xs, x_bars))
-            if wrong_shape or abs(left - right) > 1e-12 * max(1.0, abs(left)):
+            if wrong_shape or not policy.adjoint_agrees(left, right):
                 reason = f"<Ax, y> = {left}, <x, A^T y> = {right}"
                 if wrong_shape:
                     reason = f"the adjoint gives shapes {[b.shape for b in x_bars]}, not {shapes}"
@@ -135,7 +135,7 @@ def check_contractions(source, unbroadcast_source, trials=30, seed=0):
             moved = [probe if k == place else o for k, o in enumerate(operands)]
             left = numpy.vdot(grad, numpy.asarray(cls.forward(*moved, *params)))
             right = numpy.vdot(vjp, probe)
-            if abs(left - right) > 1e-12 * max(1.0, abs(left)):
+            if not policy.adjoint_agrees(left, right):
                 point = {"spec": spec, "shapes": shapes, "operand": place}
                 raise CheckError(
                     name, f"operand {place}", point, f"<Ax, y> = {left}, <x, A^T y> = {right}"
@@ -243,7 +243,7 @@ def check_windows(source, seed=0):
                         cls.forward(*zeroed, *params)
                     )
                 left, right = numpy.vdot(grad, applied), numpy.vdot(vjp, probe)
-                if vjp.shape != operand.shape or abs(left - right) > 1e-12 * max(1.0, abs(left)):
+                if vjp.shape != operand.shape or not policy.adjoint_agrees(left, right):
                     message = f"<Ax, y> = {left}, <x, A^T y> = {right}"
                     raise CheckError(op.name, ("x", "w", "b")[place], config, message)
 

@@ -48,6 +48,11 @@ DOT_PRODUCT_RTOL = 1e-12  # <A x, y> against <x, A^T y>, relative to max(1, |<A 
 FLOAT64_MAX = float(numpy.finfo(numpy.float64).max)
 
 
+def adjoint_agrees(left, right):
+    """The dot-product test: <A x, y> (``left``) against <x, A^T y> (``right``)."""
+    return abs(left - right) <= DOT_PRODUCT_RTOL * max(1.0, abs(left))
+
+
 def close(got, want, rtol, atol):
     """Whether the float64 value ``got`` is within tolerance of the exact ``want`` (an
     mpmath or float value): beyond float64's range, ``got`` must be the infinity of the
