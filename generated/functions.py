@@ -357,9 +357,34 @@ def flip(x, axis=None):
     return apply(structural.FlipBackward, (x,), (axis,))
 
 
-def pad(x, pad_width):
+def _pad(x, pad_width):
     """numpy.pad(x, pad_width), differentiable (its adjoint is derived from its map)."""
     return apply(structural.PadBackward, (x,), (pad_width,))
+
+
+def _pad_copies(x, pad_width, mode):
+    """numpy.pad(x, pad_width, mode), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.PadCopiesBackward, (x,), (pad_width, mode))
+
+
+def _astype(x, dtype):
+    """x.astype(dtype), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.AstypeBackward, (x,), (dtype,))
+
+
+def cumsum(x, axis=None):
+    """numpy.cumsum(x, axis), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.CumsumBackward, (x,), (axis,))
+
+
+def take_along_axis(x, indices, axis):
+    """numpy.take_along_axis(x, indices, axis), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.TakeAlongAxisBackward, (x,), (indices, axis))
+
+
+def diagflat(x, k=0):
+    """numpy.diagflat(x, k), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.DiagflatBackward, (x,), (k,))
 
 
 def tile(x, reps):
@@ -503,6 +528,7 @@ METHODS = (
     "swapaxes",
     "squeeze",
     "flip",
+    "cumsum",
     "tile",
     "ravel",
     "repeat",
@@ -582,7 +608,12 @@ ARRAY_FUNCTIONS = {
     numpy.swapaxes: swapaxes,
     numpy.squeeze: squeeze,
     numpy.flip: flip,
-    numpy.pad: pad,
+    numpy.pad: _pad,
+    "pad_copies": _pad_copies,
+    numpy.astype: _astype,
+    numpy.cumsum: cumsum,
+    numpy.take_along_axis: take_along_axis,
+    numpy.diagflat: diagflat,
     numpy.tile: tile,
     numpy.concatenate: concatenate,
     numpy.moveaxis: moveaxis,

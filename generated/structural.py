@@ -6,8 +6,8 @@ each backward is the adjoint the generator derived from those steps (the reverse
 composition of their transposes). When this file was generated, the steps were checked
 to give what the forward gives and the adjoint proven by the dot-product test.
 
-A forward keeps only the shape of its input (of each input, for a sequence of inputs):
-the adjoint needs nothing else.
+A forward keeps only the shape of its input (of each input, for a sequence of inputs),
+and a cast its dtype: the adjoint needs nothing else.
 """
 
 import numpy
@@ -15,18 +15,22 @@ import numpy
 from symgrad.function import BackwardFcn
 from symgrad.index_maps import (
     add_at,
+    along_axis_index,
     axes_after,
     diagonal_axes,
     diagonal_index,
+    flat_if_none,
     inverse_axes,
     lower_triangle,
     pad_interior,
+    pad_read_index,
     permuted,
     repeat_index,
-    repeat_shape,
+    reverse_cumsum,
     rot90_axes,
     rot90_flip,
     split_blocks,
+    square_diagonal_index,
     sum_to,
     tile_layout,
 )
@@ -39,7 +43,7 @@ def reshape(x, shape):
 
 
 def reshape_saving(x, shape):
-    """reshape(), and the shape of its input (what its adjoint needs)."""
+    """reshape(), and what its adjoint needs of its input."""
     return numpy.reshape(x, shape), numpy.shape(x)
 
 
@@ -72,7 +76,7 @@ def expand_dims(x, axis):
 
 
 def expand_dims_saving(x, axis):
-    """expand_dims(), and the shape of its input (what its adjoint needs)."""
+    """expand_dims(), and what its adjoint needs of its input."""
     return numpy.expand_dims(x, axis), numpy.shape(x)
 
 
@@ -105,7 +109,7 @@ def broadcast_to(x, shape):
 
 
 def broadcast_to_saving(x, shape):
-    """broadcast_to(), and the shape of its input (what its adjoint needs)."""
+    """broadcast_to(), and what its adjoint needs of its input."""
     return numpy.broadcast_to(x, shape), numpy.shape(x)
 
 
@@ -138,7 +142,7 @@ def transpose(x, axes):
 
 
 def transpose_saving(x, axes):
-    """transpose(), and the shape of its input (what its adjoint needs)."""
+    """transpose(), and what its adjoint needs of its input."""
     return numpy.transpose(x, axes), numpy.shape(x)
 
 
@@ -171,7 +175,7 @@ def swapaxes(x, axis1, axis2):
 
 
 def swapaxes_saving(x, axis1, axis2):
-    """swapaxes(), and the shape of its input (what its adjoint needs)."""
+    """swapaxes(), and what its adjoint needs of its input."""
     return numpy.swapaxes(x, axis1, axis2), numpy.shape(x)
 
 
@@ -204,7 +208,7 @@ def squeeze(x, axis):
 
 
 def squeeze_saving(x, axis):
-    """squeeze(), and the shape of its input (what its adjoint needs)."""
+    """squeeze(), and what its adjoint needs of its input."""
     return numpy.squeeze(x, axis), numpy.shape(x)
 
 
@@ -237,7 +241,7 @@ def flip(x, axis):
 
 
 def flip_saving(x, axis):
-    """flip(), and the shape of its input (what its adjoint needs)."""
+    """flip(), and what its adjoint needs of its input."""
     return numpy.flip(x, axis), numpy.shape(x)
 
 
@@ -270,7 +274,7 @@ def pad(x, pad_width):
 
 
 def pad_saving(x, pad_width):
-    """pad(), and the shape of its input (what its adjoint needs)."""
+    """pad(), and what its adjoint needs of its input."""
     return numpy.pad(x, pad_width), numpy.shape(x)
 
 
@@ -297,6 +301,181 @@ class PadBackward(BackwardFcn):
         return (grad,)
 
 
+# ---- pad_copies ----------------------------------------------------------------------
+def pad_copies(x, pad_width, mode):
+    """numpy.pad(x, pad_width, mode)"""
+    return numpy.pad(x, pad_width, mode)
+
+
+def pad_copies_saving(x, pad_width, mode):
+    """pad_copies(), and what its adjoint needs of its input."""
+    return numpy.pad(x, pad_width, mode), numpy.shape(x)
+
+
+class PadCopiesBackward(BackwardFcn):
+    """pad_copies: out = numpy.pad(x, pad_width, mode)
+    the map: Reshape(flat_if_none(x_shape, None)); Read(pad_read_index(x_shape, pad_width, mode))
+    its adjoint, derived: shape1 = flat_if_none(x_shape, None); add_at(grad, pad_read_index(x_shape, pad_width, mode), shape1); numpy.reshape(grad, x_shape)
+    """
+
+    __slots__ = ()
+    name = "pad_copies"
+    forward = staticmethod(pad_copies)
+    forward_saving = staticmethod(pad_copies_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        pad_width, mode = self.params
+        x_shape = self.saved
+        shape1 = flat_if_none(x_shape, None)
+        grad = add_at(grad, pad_read_index(x_shape, pad_width, mode), shape1)
+        grad = numpy.reshape(grad, x_shape)
+        return (grad,)
+
+
+# ---- astype --------------------------------------------------------------------------
+def astype(x, dtype):
+    """x.astype(dtype)"""
+    return x.astype(dtype)
+
+
+def astype_saving(x, dtype):
+    """astype(), and what its adjoint needs of its input."""
+    return x.astype(dtype), x.dtype
+
+
+class AstypeBackward(BackwardFcn):
+    """astype: out = x.astype(dtype)
+    the map: Cast(dtype)
+    its adjoint, derived: grad.astype(x_dtype)
+    """
+
+    __slots__ = ()
+    name = "astype"
+    forward = staticmethod(astype)
+    forward_saving = staticmethod(astype_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        x_dtype = self.saved
+        grad = grad.astype(x_dtype)
+        return (grad,)
+
+
+# ---- cumsum --------------------------------------------------------------------------
+def cumsum(x, axis):
+    """numpy.cumsum(x, axis)"""
+    return numpy.cumsum(x, axis)
+
+
+def cumsum_saving(x, axis):
+    """cumsum(), and what its adjoint needs of its input."""
+    return numpy.cumsum(x, axis), numpy.shape(x)
+
+
+class CumsumBackward(BackwardFcn):
+    """cumsum: out = numpy.cumsum(x, axis)
+    the map: Reshape(flat_if_none(x_shape, axis)); CumSum(0 if axis is None else axis, False)
+    its adjoint, derived: reverse_cumsum(grad, 0 if axis is None else axis); numpy.reshape(grad, x_shape)
+    """
+
+    __slots__ = ()
+    name = "cumsum"
+    forward = staticmethod(cumsum)
+    forward_saving = staticmethod(cumsum_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        axis, = self.params
+        x_shape = self.saved
+        grad = reverse_cumsum(grad, 0 if axis is None else axis)
+        grad = numpy.reshape(grad, x_shape)
+        return (grad,)
+
+
+# ---- take_along_axis -----------------------------------------------------------------
+def take_along_axis(x, indices, axis):
+    """numpy.take_along_axis(x, indices, axis)"""
+    return numpy.take_along_axis(x, indices, axis)
+
+
+def take_along_axis_saving(x, indices, axis):
+    """take_along_axis(), and what its adjoint needs of its input."""
+    return numpy.take_along_axis(x, indices, axis), numpy.shape(x)
+
+
+class TakeAlongAxisBackward(BackwardFcn):
+    """take_along_axis: out = numpy.take_along_axis(x, indices, axis)
+    the map: Reshape(flat_if_none(x_shape, axis)); Read(along_axis_index(flat_if_none(x_shape, axis), indices, axis))
+    its adjoint, derived: shape1 = flat_if_none(x_shape, axis); add_at(grad, along_axis_index(flat_if_none(x_shape, axis), indices, axis), shape1); numpy.reshape(grad, x_shape)
+    """
+
+    __slots__ = ()
+    name = "take_along_axis"
+    forward = staticmethod(take_along_axis)
+    forward_saving = staticmethod(take_along_axis_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        indices, axis = self.params
+        x_shape = self.saved
+        shape1 = flat_if_none(x_shape, axis)
+        grad = add_at(grad, along_axis_index(flat_if_none(x_shape, axis), indices, axis), shape1)
+        grad = numpy.reshape(grad, x_shape)
+        return (grad,)
+
+
+# ---- diagflat ------------------------------------------------------------------------
+def diagflat(x, k):
+    """numpy.diagflat(x, k)"""
+    return numpy.diagflat(x, k)
+
+
+def diagflat_saving(x, k):
+    """diagflat(), and what its adjoint needs of its input."""
+    return numpy.diagflat(x, k), numpy.shape(x)
+
+
+class DiagflatBackward(BackwardFcn):
+    """diagflat: out = numpy.diagflat(x, k)
+    the map: Reshape(flat_if_none(x_shape, None)); ScatterAdd(square_diagonal_index(int(numpy.prod(x_shape)), k), out_shape)
+    its adjoint, derived: grad[square_diagonal_index(int(numpy.prod(x_shape)), k)]; numpy.reshape(grad, x_shape)
+    """
+
+    __slots__ = ()
+    name = "diagflat"
+    forward = staticmethod(diagflat)
+    forward_saving = staticmethod(diagflat_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        k, = self.params
+        x_shape = self.saved
+        grad = grad[square_diagonal_index(int(numpy.prod(x_shape)), k)]
+        grad = numpy.reshape(grad, x_shape)
+        return (grad,)
+
+
 # ---- tile ----------------------------------------------------------------------------
 def tile(x, reps):
     """numpy.tile(x, reps)"""
@@ -304,7 +483,7 @@ def tile(x, reps):
 
 
 def tile_saving(x, reps):
-    """tile(), and the shape of its input (what its adjoint needs)."""
+    """tile(), and what its adjoint needs of its input."""
     return numpy.tile(x, reps), numpy.shape(x)
 
 
@@ -378,7 +557,7 @@ def moveaxis(x, source, destination):
 
 
 def moveaxis_saving(x, source, destination):
-    """moveaxis(), and the shape of its input (what its adjoint needs)."""
+    """moveaxis(), and what its adjoint needs of its input."""
     return numpy.moveaxis(x, source, destination), numpy.shape(x)
 
 
@@ -412,7 +591,7 @@ def rollaxis(x, axis, start):
 
 
 def rollaxis_saving(x, axis, start):
-    """rollaxis(), and the shape of its input (what its adjoint needs)."""
+    """rollaxis(), and what its adjoint needs of its input."""
     return numpy.rollaxis(x, axis, start), numpy.shape(x)
 
 
@@ -446,7 +625,7 @@ def ravel(x):
 
 
 def ravel_saving(x):
-    """ravel(), and the shape of its input (what its adjoint needs)."""
+    """ravel(), and what its adjoint needs of its input."""
     return numpy.ravel(x), numpy.shape(x)
 
 
@@ -479,7 +658,7 @@ def flipud(x):
 
 
 def flipud_saving(x):
-    """flipud(), and the shape of its input (what its adjoint needs)."""
+    """flipud(), and what its adjoint needs of its input."""
     return numpy.flipud(x), numpy.shape(x)
 
 
@@ -511,7 +690,7 @@ def fliplr(x):
 
 
 def fliplr_saving(x):
-    """fliplr(), and the shape of its input (what its adjoint needs)."""
+    """fliplr(), and what its adjoint needs of its input."""
     return numpy.fliplr(x), numpy.shape(x)
 
 
@@ -543,7 +722,7 @@ def rot90(x, k, axes):
 
 
 def rot90_saving(x, k, axes):
-    """rot90(), and the shape of its input (what its adjoint needs)."""
+    """rot90(), and what its adjoint needs of its input."""
     return numpy.rot90(x, k, axes), numpy.shape(x)
 
 
@@ -578,7 +757,7 @@ def roll(x, shift, axis):
 
 
 def roll_saving(x, shift, axis):
-    """roll(), and the shape of its input (what its adjoint needs)."""
+    """roll(), and what its adjoint needs of its input."""
     return numpy.roll(x, shift, axis), numpy.shape(x)
 
 
@@ -611,14 +790,14 @@ def repeat(x, repeats, axis):
 
 
 def repeat_saving(x, repeats, axis):
-    """repeat(), and the shape of its input (what its adjoint needs)."""
+    """repeat(), and what its adjoint needs of its input."""
     return numpy.repeat(x, repeats, axis), numpy.shape(x)
 
 
 class RepeatBackward(BackwardFcn):
     """repeat: out = numpy.repeat(x, repeats, axis)
-    the map: Reshape(repeat_shape(x_shape, axis)); Read(repeat_index(repeat_shape(x_shape, axis), repeats, axis))
-    its adjoint, derived: shape1 = repeat_shape(x_shape, axis); add_at(grad, repeat_index(repeat_shape(x_shape, axis), repeats, axis), shape1); numpy.reshape(grad, x_shape)
+    the map: Reshape(flat_if_none(x_shape, axis)); Read(repeat_index(flat_if_none(x_shape, axis), repeats, axis))
+    its adjoint, derived: shape1 = flat_if_none(x_shape, axis); add_at(grad, repeat_index(flat_if_none(x_shape, axis), repeats, axis), shape1); numpy.reshape(grad, x_shape)
     """
 
     __slots__ = ()
@@ -634,8 +813,8 @@ class RepeatBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         repeats, axis = self.params
         x_shape = self.saved
-        shape1 = repeat_shape(x_shape, axis)
-        grad = add_at(grad, repeat_index(repeat_shape(x_shape, axis), repeats, axis), shape1)
+        shape1 = flat_if_none(x_shape, axis)
+        grad = add_at(grad, repeat_index(flat_if_none(x_shape, axis), repeats, axis), shape1)
         grad = numpy.reshape(grad, x_shape)
         return (grad,)
 
@@ -647,7 +826,7 @@ def diagonal(x, offset, axis1, axis2):
 
 
 def diagonal_saving(x, offset, axis1, axis2):
-    """diagonal(), and the shape of its input (what its adjoint needs)."""
+    """diagonal(), and what its adjoint needs of its input."""
     return numpy.diagonal(x, offset, axis1, axis2), numpy.shape(x)
 
 
@@ -683,7 +862,7 @@ def tril(x, k):
 
 
 def tril_saving(x, k):
-    """tril(), and the shape of its input (what its adjoint needs)."""
+    """tril(), and what its adjoint needs of its input."""
     return numpy.tril(x, k), numpy.shape(x)
 
 
@@ -717,7 +896,7 @@ def triu(x, k):
 
 
 def triu_saving(x, k):
-    """triu(), and the shape of its input (what its adjoint needs)."""
+    """triu(), and what its adjoint needs of its input."""
     return numpy.triu(x, k), numpy.shape(x)
 
 
@@ -751,7 +930,7 @@ def getitem(x, index):
 
 
 def getitem_saving(x, index):
-    """getitem(), and the shape of its input (what its adjoint needs)."""
+    """getitem(), and what its adjoint needs of its input."""
     return x[index], numpy.shape(x)
 
 
@@ -785,7 +964,7 @@ def scatter_add(x, index, shape):
 
 
 def scatter_add_saving(x, index, shape):
-    """scatter_add(), and the shape of its input (what its adjoint needs)."""
+    """scatter_add(), and what its adjoint needs of its input."""
     return add_at(x, index, shape), numpy.shape(x)
 
 

@@ -1,30 +1,42 @@
 """The public API, gathered: ``import symgrad as sg`` gives everything listed here."""
 
+from symgrad import complex_parts, creation, linalg, nn, scans, selection, shape
 from symgrad import memory as _memory  # noqa: F401 - sets how malloc keeps memory
 from symgrad import methods as _methods  # noqa: F401 - binds the ops as Tensor methods
-from symgrad import nn, shape
 from symgrad.autograd import grad
+from symgrad.complex_parts import *  # noqa: F403 - real, imag, ... of real tensors
+from symgrad.creation import *  # noqa: F403 - the constructors
 from symgrad.generated import functions
 from symgrad.generated.functions import *  # noqa: F403 - the generated ops
 from symgrad.grad_mode import enable_grad, no_grad
 from symgrad.gradcheck import gradcheck
-from symgrad.linalg import dot, einsum, matmul, outer, trace
+from symgrad.linalg import cross, dot, einsum, inner, kron, matmul, outer, tensordot, trace
+from symgrad.scans import *  # noqa: F403 - cumprod, diff
+from symgrad.selection import *  # noqa: F403 - sort, partition, select, nan_to_num
 from symgrad.shape import *  # noqa: F403 - the shape composites
 from symgrad.tensor import Tensor, tensor
 
+# the composites, from the modules that hold each kind
+COMPOSITE_MODULES = (complex_parts, creation, scans, selection, shape)
+
 __all__ = [
     "Tensor",
+    "cross",
     "dot",
     "einsum",
     "enable_grad",
     "grad",
     "gradcheck",
+    "inner",
+    "kron",
+    "linalg",
     "matmul",
     "nn",
     "no_grad",
     "outer",
-    *shape.__all__,
+    *(name for module in COMPOSITE_MODULES for name in module.__all__),
     "tensor",
+    "tensordot",
     "trace",
     *(name for name in dir(functions) if not name.startswith("_") and name.islower()),
 ]

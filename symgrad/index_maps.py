@@ -16,6 +16,12 @@ import numpy
 from numpy.lib.stride_tricks import as_strided
 
 
+def reverse_cumsum(x, axis):
+    """The transpose of numpy.cumsum along ``axis``: each element the sum of itself and
+    the elements after it."""
+    return numpy.flip(numpy.cumsum(numpy.flip(x, axis), axis), axis)
+
+
 def inverse_axes(axes, ndim):
     """The permutation that undoes ``numpy.transpose(x, axes)`` on ``ndim`` axes (None,
     the reversal, undoes itself); negative axes count from the end, as NumPy's."""
@@ -141,9 +147,9 @@ def rot90_axes(ndim, k, axes):
     return tuple(order)
 
 
-def repeat_shape(shape, axis):
-    """numpy.repeat(x, repeats, axis) reads from x of ``shape`` as it is, or flattened
-    for axis None: the shape it reads from."""
+def flat_if_none(shape, axis):
+    """The shape an op with NumPy's ``axis=None`` convention (numpy.repeat, cumsum,
+    take_along_axis) reads x of ``shape`` as: as it is, or flattened for axis None."""
     return (int(numpy.prod(shape)),) if axis is None else tuple(shape)
 
 
@@ -153,6 +159,36 @@ def repeat_index(shape, repeats, axis):
     axis = 0 if axis is None else axis % len(shape)
     positions = numpy.repeat(numpy.arange(shape[axis]), repeats)
     return (slice(None),) * axis + (positions,)
+
+
+def along_axis_index(shape, indices, axis):
+    """The index that reads numpy.take_along_axis(x, indices, axis) from x of ``shape``
+    (already flattened for axis None): ``indices`` along the axis, each other axis read
+    at its own position (broadcast against indices)."""
+    axis = 0 if axis is None else axis % len(shape)
+    indices = numpy.asarray(indices)
+    if indices.ndim != len(shape):
+        raise ValueError(
+            f"take_along_axis: indices of {indices.ndim} dimensions for an array of "
+            f"{len(shape)} (shape {tuple(shape)})"
+        )
+    grid = numpy.ogrid[tuple(slice(n) for n in shape)]
+    return tuple(indices if a == axis else position for a, position in enumerate(grid))
+
+
+def pad_read_index(shape, pad_width, mode):
+    """Where each element of numpy.pad(x, pad_width, mode) is read from x of ``shape``,
+    flattened: the modes that copy elements of x (edge, reflect, symmetric, wrap) pad
+    the positions of x as they would pad x."""
+    positions = numpy.arange(int(numpy.prod(shape)), dtype=numpy.intp).reshape(shape)
+    return numpy.pad(positions, pad_width, mode=mode)
+
+
+def square_diagonal_index(size, k):
+    """The index of diagonal ``k`` of a square matrix holding ``size`` elements there,
+    as numpy.diagflat(v, k) places v."""
+    side = size + abs(k)
+    return diagonal_index(side, side, k)
 
 
 def diagonal_axes(ndim, axis1, axis2):

@@ -5,16 +5,22 @@ its methods whichever of them was imported first."""
 
 import numpy
 
-from symgrad import shape
+from symgrad import complex_parts, linalg, scans, selection, shape
 from symgrad.generated import functions
-from symgrad.linalg import dot, einsum, matmul, trace
 from symgrad.tensor import DISPATCH, Tensor
 
 for _name in functions.METHODS:
     setattr(Tensor, _name, getattr(functions, _name))
-Tensor.dot = dot
+Tensor.dot = linalg.dot
+Tensor.cumprod = scans.cumprod
+Tensor.conj = Tensor.conjugate = complex_parts.conj
 DISPATCH.update(functions.UFUNCS)
 DISPATCH.update(functions.ARRAY_FUNCTIONS)
 DISPATCH["erf"] = functions.erf
-DISPATCH.update({numpy.matmul: matmul, numpy.einsum: einsum, numpy.trace: trace})
-DISPATCH.update({getattr(numpy, name): getattr(shape, name) for name in shape.__all__})
+DISPATCH[numpy.clip] = functions.clip
+DISPATCH[numpy.linalg.norm] = linalg.norm
+for _name in ("matmul", "einsum", "trace", "dot", "outer", "tensordot", "inner", "kron", "cross"):
+    DISPATCH[getattr(numpy, _name)] = getattr(linalg, _name)
+# the composites of NumPy's functions (creation's are not: NumPy does not dispatch them)
+for _module in (complex_parts, scans, selection, shape):
+    DISPATCH.update({getattr(numpy, name): getattr(_module, name) for name in _module.__all__})

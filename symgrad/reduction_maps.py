@@ -73,14 +73,14 @@ def _flat_along(x, axes):
 def product_before(x, axes):
     """Per element, the product of the elements before it along the reduced axes."""
     flat, undo = _flat_along(x, axes)
-    before = numpy.ones_like(flat)
-    numpy.cumprod(flat[..., :-1], axis=-1, out=before[..., 1:])
-    return undo(before)
+    # NOTE: no out= and no writes: on tensors (create_graph=True) each call is an op
+    one = numpy.ones_like(flat[..., :1])
+    return undo(numpy.concatenate([one, numpy.cumprod(flat[..., :-1], axis=-1)], axis=-1))
 
 
 def product_after(x, axes):
     """Per element, the product of the elements after it along the reduced axes."""
     flat, undo = _flat_along(x, axes)
-    after = numpy.ones_like(flat)
-    numpy.cumprod(flat[..., :0:-1], axis=-1, out=after[..., -2::-1])
-    return undo(after)
+    one = numpy.ones_like(flat[..., :1])
+    running = numpy.cumprod(flat[..., :0:-1], axis=-1)[..., ::-1]  # from the end
+    return undo(numpy.concatenate([running, one], axis=-1))

@@ -1,15 +1,25 @@
 """Shape composites, built from differentiable structural ops (reshape, expand_dims,
-concatenate; getitem with slices), so they carry no gradient code of their own:
-``stack``, the ``atleast_*`` family, ``vstack hstack dstack row_stack column_stack
-append``, and ``split array_split vsplit hsplit dsplit``."""
+concatenate, the pads, diagflat and diagonal; getitem with slices), so they carry no
+gradient code of their own: ``stack``, the ``atleast_*`` family, ``vstack hstack dstack
+row_stack column_stack append``, ``split array_split vsplit hsplit dsplit``, ``pad`` and
+``diag``."""
 
 import itertools
 import operator
 
 import numpy
 
-from symgrad.generated.functions import concatenate, expand_dims, ravel, reshape
-from symgrad.tensor import Tensor, holds_tensor, stacked, tensor, wrap
+from symgrad.generated.functions import (
+    _pad,
+    _pad_copies,
+    concatenate,
+    diagflat,
+    diagonal,
+    expand_dims,
+    ravel,
+    reshape,
+)
+from symgrad.tensor import Tensor, data_of, holds_tensor, stacked, tensor, wrap
 
 # The public composites (each NumPy's function of that name, called on tensors too).
 __all__ = [
@@ -20,10 +30,12 @@ __all__ = [
     "atleast_2d",
     "atleast_3d",
     "column_stack",
+    "diag",
     "dsplit",
     "dstack",
     "hsplit",
     "hstack",
+    "pad",
     "row_stack",
     "split",
     "stack",
@@ -48,7 +60,7 @@ def stack(arrays, axis=0):
     arrays = list(arrays)
     if not arrays:
         raise ValueError("stack: need at least one array to stack")
-    shapes = {numpy.shape(_data(a)) for a in arrays}
+    shapes = {numpy.shape(data_of(a)) for a in arrays}
     if len(shapes) > 1:
         listed = " and ".join(str(s) for s in sorted(shapes))
         raise ValueError(f"stack: all input arrays must have the same shape, not {listed}")
@@ -77,7 +89,7 @@ def vsplit(x, indices_or_sections):
 
 def hsplit(x, indices_or_sections):
     """NumPy's hsplit: split along the second axis (the first for 1-D)."""
-    axis = 1 if numpy.ndim(_data(x)) > 1 else 0
+    axis = 1 if numpy.ndim(data_of(x)) > 1 else 0
     return _split("hsplit", x, indices_or_sections, axis, equal=True, min_ndim=1)
 
 
@@ -134,8 +146,8 @@ def _at_least(ndim):
     """A reshape to what numpy.atleast_{ndim}d gives."""
 
     def reshaped(a):
-        shape = getattr(numpy, f"atleast_{ndim}d")(numpy.empty(numpy.shape(_data(a)), bool)).shape
-        return a if numpy.shape(_data(a)) == shape else reshape(a, shape)
+        shape = getattr(numpy, f"atleast_{ndim}d")(numpy.empty(numpy.shape(data_of(a)), bool)).shape
+        return a if numpy.shape(data_of(a)) == shape else reshape(a, shape)
 
     return reshaped
 
@@ -161,7 +173,7 @@ def hstack(tup, *, dtype=None, casting="same_kind"):
     first for 1-D arrays)."""
     _no_dtype("hstack", dtype)
     arrays = [_at_least(1)(a) for a in tup]
-    axis = 0 if arrays and numpy.ndim(_data(arrays[0])) == 1 else 1
+    axis = 0 if arrays and numpy.ndim(data_of(arrays[0])) == 1 else 1
     return concatenate(arrays, axis=axis)
 
 
@@ -183,8 +195,8 @@ def column_stack(tup):
     joined along the second axis."""
     arrays = []
     for a in tup:
-        if numpy.ndim(_data(a)) < 2:
-            a = reshape(a, (-1, 1)) if numpy.ndim(_data(a)) == 1 else _at_least(2)(a)
+        if numpy.ndim(data_of(a)) < 2:
+            a = reshape(a, (-1, 1)) if numpy.ndim(data_of(a)) == 1 else _at_least(2)(a)
         arrays.append(a)
     return concatenate(arrays, axis=1)
 
@@ -196,5 +208,33 @@ def append(arr, values, axis=None):
     return concatenate([arr, values], axis=axis)
 
 
-def _data(value):
-    return value.data if isinstance(value, Tensor) else value
+# ---- pad and diag --------------------------------------------------------------------------
+# The modes of numpy.pad whose border copies elements of the array (a linear read).
+PAD_COPYING_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+def pad(array, pad_width, mode="constant", constant_values=0):
+    """NumPy's pad: a border of ``constant_values`` (a number, or NumPy's pairs per axis)
+    for mode "constant", or copies of the array's own elements for the modes edge,
+    reflect, symmetric and wrap."""
+    if mode == "constant":
+        padded = _pad(array, pad_width)
+        # the border: what numpy.pad puts around zeros (a constant, no gradient)
+        zeros = numpy.zeros(numpy.shape(data_of(array)), numpy.result_type(data_of(array)))
+        border = numpy.pad(zeros, pad_width, constant_values=constant_values)
+        return padded + border if numpy.any(border) else padded
+    if mode in PAD_COPYING_MODES:
+        return _pad_copies(array, pad_width, mode)
+    modes = ", ".join(("constant", *PAD_COPYING_MODES))
+    raise ValueError(f"pad: mode {mode!r} is not supported on tensors (supported: {modes})")
+
+
+def diag(v, k=0):
+    """NumPy's diag: a 1-D array placed along diagonal ``k`` of a square of zeros, or
+    diagonal ``k`` of a 2-D array read."""
+    ndim = numpy.ndim(data_of(v))
+    if ndim == 1:
+        return diagflat(v, k)
+    if ndim == 2:
+        return diagonal(v, k)
+    raise ValueError(f"diag: input must be 1-D or 2-D, not of shape {numpy.shape(data_of(v))}")

@@ -126,6 +126,17 @@ class Tensor:
         """The elements as one axis (a reshape)."""
         return apply(structural.ReshapeBackward, (self,), ((-1,),))
 
+    def astype(self, dtype, copy=True):
+        """The elements in ``dtype``: between floating dtypes a differentiable cast (the
+        gradient is cast back); to any other dtype a new tensor out of the graph, as
+        PyTorch's ``.to``."""
+        dtype = numpy.dtype(dtype)
+        if dtype == self.data.dtype and not copy:
+            return self
+        if dtype.kind not in FLOAT_KINDS:
+            return Tensor(self.data.astype(dtype))
+        return apply(structural.AstypeBackward, (self,), (dtype,))
+
     def __getitem__(self, index):
         """NumPy indexing: basic (ints, slices with any step, None, Ellipsis), integer
         arrays (the gradient of a repeated index accumulates), boolean masks, and mixes;
@@ -407,6 +418,16 @@ def _varargs(values):
 
 def _data(value):
     return value.data if isinstance(value, Tensor) else value
+
+
+def data_of(value):
+    """The array a tensor holds, or the value itself (a constant)."""
+    return value.data if isinstance(value, Tensor) else value
+
+
+def as_tensor(value):
+    """A tensor as it is, anything else as a new constant tensor (a copy)."""
+    return value if isinstance(value, Tensor) else Tensor(value)
 
 
 def tensor(data, dtype=None, requires_grad=False):

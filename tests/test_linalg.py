@@ -102,6 +102,32 @@ def test_einsum(spec, shapes):
     check(lambda *ops: sg.einsum(spec, *ops), lambda *ops: np.einsum(spec, *ops), *shapes)
 
 
+INTERLEAVED = [
+    ([0, 1], [1, 2], [0, 2]),
+    ([0, 1], [1, 2], None),  # implicit output
+    ([Ellipsis, 0, 1], [1, 30], [Ellipsis, 30]),  # ellipsis, and a capital letter
+    ([4, 4], None, []),  # one operand, its trace
+]
+
+
+@pytest.mark.parametrize("sublists", INTERLEAVED, ids=str)
+def test_einsum_interleaved_form(sublists):
+    first, second, output = sublists
+    sizes = {0: 2, 1: 3, 2: 4, 4: 3, 30: 2}
+    shapes = [(5, *(sizes[i] for i in first[1:]))] if first[0] is Ellipsis else []
+    shapes = shapes or [tuple(sizes[i] for i in first)]
+    if second is not None:
+        shapes.append(tuple(sizes[i] for i in second))
+
+    def interleave(einsum, *ops):
+        args = [a for pair in zip(ops, [first, second][: len(ops)]) for a in pair]
+        return einsum(*args, *([] if output is None else [output]))
+
+    check(
+        lambda *ops: interleave(sg.einsum, *ops), lambda *ops: interleave(np.einsum, *ops), *shapes
+    )
+
+
 def test_matmul_bad_shapes_name_them():
     with pytest.raises(ValueError, match=r"matmul: .*\(2, 3\).*\(4, 5\)"):
         sg.tensor(np.ones((2, 3))) @ sg.tensor(np.ones((4, 5)))

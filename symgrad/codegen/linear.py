@@ -3,9 +3,9 @@
 A linear map composed of steps A1, ..., Ak has the adjoint Ak^T ... A1^T: the reverse
 composition of the steps' transposes. Each kind of step has one transpose rule here, and
 one NumPy form (a permutation prints as numpy.transpose, a broadcast's transpose as a
-sum, a read's as a scatter-add, a window gather's as a scatter-add per kernel offset);
-no op has a rule of its own. The transpose of a step
-may need the shape the step was applied to: the first step's is the input's, saved by
+sum, a running sum's as the running sum from the end, a read's as a scatter-add, a window
+gather's as a scatter-add per kernel offset); no op has a rule of its own. The transpose
+of a step may need the shape the step was applied to: the first step's is the input's, saved by
 the forward; each later one is the shape the step before gives, computed from the
 declaration.
 """
@@ -27,6 +27,10 @@ def transpose(step, shape):
             return maps.Roll(shift, axis, not inverse)  # a permutation: its inverse
         case maps.Mask():
             return step  # a diagonal map of zeros and ones
+        case maps.CumSum(axis, reverse):
+            return maps.CumSum(axis, not reverse)  # a triangle of ones, transposed
+        case maps.Cast():
+            return maps.Cast("x_dtype")  # the identity, back in the input's precision
         case maps.Reshape():
             return maps.Reshape(shape)
         case maps.Broadcast():
@@ -63,6 +67,12 @@ def apply(step, value):
             return f"numpy.roll({value}, numpy.negative({shift}), {axis})"
         case maps.Mask(mask):
             return f"numpy.where({mask}, {value}, 0)"
+        case maps.Cast(dtype):
+            return f"{value}.astype({dtype})"
+        case maps.CumSum(axis, False):
+            return f"numpy.cumsum({value}, {axis})"
+        case maps.CumSum(axis, True):
+            return f"reverse_cumsum({value}, {axis})"
         case maps.SwapAxes(axis1, axis2):
             return f"numpy.swapaxes({value}, {axis1}, {axis2})"
         case maps.Reshape(shape):
@@ -93,7 +103,7 @@ def result_shape(step, shape, name):
     match step:
         case maps.Transpose(axes, False):
             return f"permuted({shape}, {axes})"
-        case maps.Flip() | maps.Roll() | maps.Mask():
+        case maps.Flip() | maps.Roll() | maps.Mask() | maps.CumSum() | maps.Cast():
             return shape
         case maps.Broadcast(shape) | maps.SumTo(shape) | maps.ScatterAdd(_, shape):
             return shape
@@ -106,6 +116,8 @@ def adjoint_lines(steps, first_shape, name):
     """Statements computing the adjoint of ``steps`` on ``grad`` into ``grad``: the
     shapes the transposed steps need (each step's input shape), then the transposed
     steps in reverse order."""
+    if any(isinstance(step, maps.Cast) for step in steps[1:]):
+        raise ValueError(f"{name}: only the first step may be a Cast")
     shapes, shape_lines = [first_shape], {}
     for number, step in enumerate(steps[:-1], start=1):
         shape = result_shape(step, shapes[-1], name)

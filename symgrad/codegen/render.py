@@ -254,8 +254,10 @@ def structural_context(op):
     adjoint = linear.adjoint_lines(op.steps, shape, op.name)
     used = set().union(*(_names(line) for line in adjoint))
     lines = _unpack(names, used, "self.params")
-    if shape in used:
-        lines.append(f"{shape} = self.saved")
+    # the forward saves what the adjoint reads of its input: the shape, and the dtype
+    saved = [name for name in (shape, "x_dtype") if name in used]
+    if saved:
+        lines.append(f"{', '.join(saved)} = self.saved")
     signature = ", ".join(
         name if not default else f"{name}={default[0]!r}" for name, *default in op.params
     )
@@ -274,6 +276,7 @@ def structural_context(op):
         # a scatter-add last makes a new array; the other kinds may give views of grad
         "fresh_grads": (0,) if adjoint[-1].startswith("grad = add_at(") else (),
         "variadic": op.variadic,
+        "saved": _saved_expression(saved),
         "names": ", ".join(names),
         "arguments": ", ".join(["x", *names]),
         "params": _items(names),
@@ -282,6 +285,15 @@ def structural_context(op):
         "doc": f"{op.forward}, differentiable (its adjoint is derived from its map).",
         "method": op.method,
     }
+
+
+def _saved_expression(names):
+    """What a structural forward saves of its input ``x``: the ``names`` its adjoint
+    reads (its shape by default)."""
+    code = {"x_shape": "numpy.shape(x)", "x_shapes": None, "x_dtype": "x.dtype"}
+    if len(names) > 1:
+        return "(" + ", ".join(code[name] for name in names) + ")"
+    return code[names[0]] if names else code["x_shape"]
 
 
 def unbroadcast_context(broadcast_to):

@@ -43,6 +43,24 @@ class Mask:
 
 
 @dataclass(frozen=True)
+class Cast:
+    """out = x.astype(dtype): each element as it is, rounded to ``dtype``. Its
+    transpose casts back to the input's dtype (``x_dtype``), so only a first step may
+    be a cast."""
+
+    dtype: str
+
+
+@dataclass(frozen=True)
+class CumSum:
+    """out = numpy.cumsum(x, axis): running sums along one axis (reversed: each element
+    the sum of itself and what follows it)."""
+
+    axis: str
+    reverse: bool = False
+
+
+@dataclass(frozen=True)
 class SwapAxes:
     """out = numpy.swapaxes(x, axis1, axis2)."""
 

@@ -14,7 +14,9 @@ import numpy
 
 from symgrad.ops.maps import (
     Broadcast,
+    Cast,
     Concat,
+    CumSum,
     Flip,
     Mask,
     Read,
@@ -130,6 +132,40 @@ def _pad_config(rng):
     else:
         pad_width = tuple((draw(), draw()) for _ in range(ndim))
     return shape, {"pad_width": pad_width}
+
+
+def _pad_mode_config(rng):
+    shape, params = _pad_config(rng)
+    return shape, {**params, "mode": str(rng.choice(["edge", "reflect", "symmetric", "wrap"]))}
+
+
+def _axis_or_none_config(rng):
+    shape = _shape(rng, 0, 4)
+    if not shape or rng.random() < 0.3:
+        return shape, {"axis": None}
+    return shape, {"axis": int(rng.integers(-len(shape), len(shape)))}
+
+
+def _take_along_axis_config(rng):
+    shape, params = _axis_or_none_config(rng)
+    axis = params["axis"]
+    shape = shape or (int(rng.integers(1, 4)),)
+    read = (int(numpy.prod(shape)),) if axis is None else shape
+    along = 0 if axis is None else axis % len(read)
+    count = int(rng.integers(0, 5))
+    indices_shape = tuple(count if a == along else n for a, n in enumerate(read))
+    size = read[along]
+    return shape, {"indices": rng.integers(-size, size, size=indices_shape), "axis": axis}
+
+
+def _diagflat_config(rng):
+    return _shape(rng, 0, 3), {"k": int(rng.integers(-3, 4))}
+
+
+def _astype_config(rng):
+    # NOTE: float64 only: the dot-product test holds for an exact map, and a cast to a
+    # lower precision rounds (the tests run float32 inputs, cast back by the adjoint)
+    return _shape(rng, 0, 4), {"dtype": numpy.float64}
 
 
 def _tile_config(rng):
@@ -351,6 +387,8 @@ STRUCTURAL = (
         (("axis", None),),
         _flip_config,
     ),
+    # numpy.pad is symgrad/shape.py's pad: a constant border is the zero padding below
+    # plus a constant; the other modes copy elements of x, and are the read after it.
     Structural(
         "pad",
         "numpy.pad(x, pad_width)",
@@ -358,6 +396,59 @@ STRUCTURAL = (
         (ScatterAdd("pad_interior(pad_width, x_shape)", "out_shape"),),
         (("pad_width",),),
         _pad_config,
+        method=False,
+        public=False,
+    ),
+    Structural(
+        "pad_copies",
+        "numpy.pad(x, pad_width, mode)",
+        # each element of the result read from where the mode copies it from
+        (
+            Reshape("flat_if_none(x_shape, None)"),
+            Read("pad_read_index(x_shape, pad_width, mode)"),
+        ),
+        (("pad_width",), ("mode",)),
+        _pad_mode_config,
+        method=False,
+        public=False,
+    ),
+    Structural(
+        "astype",
+        "x.astype(dtype)",
+        (Cast("dtype"),),
+        (("dtype",),),
+        _astype_config,
+        method=False,  # Tensor.astype: a cast to an integer dtype leaves the graph
+        public=False,  # NumPy's astype is a method
+    ),
+    Structural(
+        "cumsum",
+        "numpy.cumsum(x, axis)",
+        (Reshape("flat_if_none(x_shape, axis)"), CumSum("0 if axis is None else axis")),
+        (("axis", None),),
+        _axis_or_none_config,
+    ),
+    Structural(
+        "take_along_axis",
+        "numpy.take_along_axis(x, indices, axis)",
+        (
+            Reshape("flat_if_none(x_shape, axis)"),
+            Read("along_axis_index(flat_if_none(x_shape, axis), indices, axis)"),
+        ),
+        (("indices",), ("axis",)),
+        _take_along_axis_config,
+        method=False,
+    ),
+    Structural(
+        "diagflat",
+        "numpy.diagflat(x, k)",
+        # x flattened, then written along diagonal k of a square of zeros
+        (
+            Reshape("flat_if_none(x_shape, None)"),
+            ScatterAdd("square_diagonal_index(int(numpy.prod(x_shape)), k)", "out_shape"),
+        ),
+        (("k", 0),),
+        _diagflat_config,
         method=False,
     ),
     Structural(
@@ -422,8 +513,8 @@ STRUCTURAL = (
         "numpy.repeat(x, repeats, axis)",
         # x flattened for axis None, then each position read ``repeats`` times
         (
-            Reshape("repeat_shape(x_shape, axis)"),
-            Read("repeat_index(repeat_shape(x_shape, axis), repeats, axis)"),
+            Reshape("flat_if_none(x_shape, axis)"),
+            Read("repeat_index(flat_if_none(x_shape, axis), repeats, axis)"),
         ),
         (("repeats",), ("axis", None)),
         _repeat_config,
