@@ -457,6 +457,11 @@ def _getitem(x, index):
     return apply(structural.GetitemBackward, (x,), (index,))
 
 
+def _setitem(arrays, index):
+    """assigned(xs[0], index, xs[1]), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.SetitemBackward, tuple(arrays), (index,))
+
+
 def _scatter_add(x, index, shape):
     """add_at(x, index, shape), differentiable (its adjoint is derived from its map)."""
     return apply(structural.ScatterAddBackward, (x,), (index, shape))
@@ -628,5 +633,6 @@ ARRAY_FUNCTIONS = {
     numpy.tril: tril,
     numpy.triu: triu,
     "getitem": _getitem,
+    "setitem": _setitem,
     "scatter_add": _scatter_add,
 }

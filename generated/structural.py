@@ -16,7 +16,10 @@ from symgrad.function import BackwardFcn
 from symgrad.index_maps import (
     add_at,
     along_axis_index,
+    assign_index,
+    assigned,
     axes_after,
+    concatenated_shape,
     diagonal_axes,
     diagonal_index,
     flat_if_none,
@@ -955,6 +958,44 @@ class GetitemBackward(BackwardFcn):
         x_shape = self.saved
         grad = add_at(grad, index, x_shape)
         return (grad,)
+
+
+# ---- setitem -------------------------------------------------------------------------
+def setitem(*args):
+    """assigned(xs[0], index, xs[1]), on the inputs ``xs`` followed by the params."""
+    *xs, index = args
+    return assigned(xs[0], index, xs[1])
+
+
+def setitem_saving(*args):
+    """setitem(), and the shapes of its inputs (what its adjoint needs)."""
+    *xs, index = args
+    return assigned(xs[0], index, xs[1]), [numpy.shape(x) for x in xs]
+
+
+class SetitemBackward(BackwardFcn):
+    """setitem: out = assigned(xs[0], index, xs[1])
+    the map: Concat(None); Read(assign_index(x_shapes, index))
+    its adjoint, derived: shape1 = concatenated_shape(x_shapes, None); add_at(grad, assign_index(x_shapes, index), shape1); split_blocks(grad, x_shapes, None)
+    """
+
+    __slots__ = ()
+    name = "setitem"
+    forward = staticmethod(setitem)
+    forward_saving = staticmethod(setitem_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        index, = self.params
+        x_shapes = self.saved
+        shape1 = concatenated_shape(x_shapes, None)
+        grad = add_at(grad, assign_index(x_shapes, index), shape1)
+        grad = split_blocks(grad, x_shapes, None)
+        return tuple(grad)
 
 
 # ---- scatter_add ---------------------------------------------------------------------

@@ -96,8 +96,10 @@ class _Pass:
                     "backward through a graph a second time: its saved values were freed; "
                     "pass retain_graph=True to the first backward"
                 )
-            if node.sequence < last_change:
-                function.check_unchanged(node)  # an input may have changed in place since
+            sources = None
+            if node.sequence < last_change:  # an input may have changed in place since
+                function.check_unchanged(node)
+                sources = function.sources(node)
             if node.retained is not None:
                 _store([(node.retained, grad, node in owners)])
             if replay is None:
@@ -118,7 +120,7 @@ class _Pass:
                     summed = unbroadcast(grad_in, shape)
                     owned = _is_new(summed, grad_in)
                     grad_in = summed
-                source = tensor.grad_fn
+                source = tensor.grad_fn if sources is None else sources[place]
                 if source is None:
                     reach(tensor, grad_in, owned)
                     continue

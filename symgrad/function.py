@@ -11,16 +11,30 @@ import itertools
 
 _sequence = itertools.count()
 
-# In-place changes of leaf tensors: a changed tensor keeps (as ``_changed_at``) the
-# creation number of its last change, taken from the nodes' own count. A node created
-# before a change of a tensor it saved would read the new values: its backward raises.
+# Changes in place: a changed tensor keeps (as ``_version``, a one-element list that a
+# tensor and its detached copies share: they share the data) the creation number of its
+# last change, taken from the nodes' own count. A node created before a change of a
+# tensor it saved would read the new values: its backward raises.
 last_change = -1  # the newest change's number; nodes created after it are unaffected
 
 
 def note_changed(tensor):
     """Record that ``tensor``'s data was just changed in place."""
     global last_change
-    last_change = tensor._changed_at = next(_sequence)
+    last_change = next(_sequence)
+    version = getattr(tensor, "_version", None)
+    if version is None:
+        tensor._version = [last_change]
+    else:
+        version[0] = last_change
+
+
+def share_version(tensor, other):
+    """``other`` holds ``tensor``'s data: a change of one is a change of both."""
+    version = getattr(tensor, "_version", None)
+    if version is None:
+        tensor._version = version = [-1]
+    other._version = version
 
 
 def check_unchanged(node):
@@ -28,12 +42,33 @@ def check_unchanged(node):
     after the node was created (a version counter, as PyTorch keeps)."""
     if not node.saves_inputs:
         return
-    for value in node.inputs:  # constants, numbers and arrays, have no _changed_at
-        if getattr(value, "_changed_at", -1) > node.sequence:
+    for value in node.inputs:  # constants, numbers and arrays, have no _version
+        version = getattr(value, "_version", None)
+        if version is not None and version[0] > node.sequence:
             raise RuntimeError(
                 f"{node.name}: a tensor it saved for backward was changed in place after "
                 "the forward; backward would read the new values"
             )
+
+
+def rebased(tensor, before, after):
+    """Record that ``tensor``, computed by the node ``before`` (None: a leaf), now stands
+    for the result of ``after``, a change in place recorded in the graph."""
+    history = getattr(tensor, "_rebased", ())
+    tensor._rebased = (*history, (after.sequence, before))
+
+
+def sources(node):
+    """Where the gradient of each input of ``node`` goes: the node that computed the
+    input when ``node`` was created. A tensor changed in place in a graph since stands
+    for a newer node; its history (``rebased``) tells the one it was."""
+    found = []
+    for value in node.inputs:
+        source = getattr(value, "grad_fn", None)
+        if source is not None and source.sequence > node.sequence:
+            source = next(before for at, before in value._rebased if at > node.sequence)
+        found.append(source)
+    return found
 
 
 class BackwardFcn:

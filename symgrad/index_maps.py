@@ -99,7 +99,35 @@ def split_blocks(grad, shapes, axis):
     return pieces
 
 
+def assigned(x, index, value):
+    """A new array: ``x`` with ``x[index] = value`` (NumPy's assignment)."""
+    out = numpy.array(x, dtype=numpy.result_type(x))
+    out[index] = value
+    return out
+
+
 # ---- shape arithmetic of declarations ---------------------------------------------------
+def concatenated_shape(shapes, axis):
+    """The shape numpy.concatenate(xs, axis) gives for xs of ``shapes``."""
+    if axis is None:
+        return (sum(int(numpy.prod(shape)) for shape in shapes),)
+    first = list(shapes[0])
+    first[axis] = sum(shape[axis] for shape in shapes)
+    return tuple(first)
+
+
+def assign_index(shapes, index):
+    """Where each element of ``x`` after ``x[index] = value`` is read from in
+    numpy.concatenate([x, value], None), for x and value of ``shapes``: its own position,
+    or where it was assigned, the position of the element of value (broadcast) put there."""
+    x_shape, value_shape = shapes
+    size = int(numpy.prod(x_shape))
+    positions = numpy.arange(size, dtype=numpy.intp).reshape(x_shape)
+    count = int(numpy.prod(value_shape))
+    positions[index] = numpy.arange(size, size + count, dtype=numpy.intp).reshape(value_shape)
+    return positions
+
+
 def pad_interior(pad_width, shape):
     """The index of an array of ``shape`` inside ``numpy.pad(x, pad_width)`` (any of
     NumPy's pad_width forms: n, (n,), (before, after), or one pair per axis)."""

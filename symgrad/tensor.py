@@ -7,7 +7,7 @@ import numbers
 import numpy
 
 from symgrad import engine
-from symgrad.function import note_changed
+from symgrad.function import note_changed, rebased, share_version
 from symgrad.generated import elementwise as ew
 from symgrad.generated import structural
 from symgrad.grad_mode import is_grad_enabled
@@ -19,9 +19,17 @@ FLOAT_KINDS = "f"
 class Tensor:
     """An n-dimensional array in a graph of operations (PyTorch's autograd semantics)."""
 
-    # NOTE: _changed_at is set only by an in-place change (symgrad/function.py): unset,
-    # it costs no op anything
-    __slots__ = ("__weakref__", "_changed_at", "_grad", "_requires_grad", "data", "grad_fn")
+    # NOTE: _version and _rebased are set only by a change in place (symgrad/function.py):
+    # unset, they cost no op anything
+    __slots__ = (
+        "__weakref__",
+        "_grad",
+        "_rebased",
+        "_requires_grad",
+        "_version",
+        "data",
+        "grad_fn",
+    )
 
     # NOTE: a higher priority than ndarray's makes `ndarray * tensor` call our reflected
     # operators instead of NumPy broadcasting over an object array.
@@ -94,8 +102,11 @@ class Tensor:
         engine.backward([self], [seed], retain_graph, replay if create_graph else None)
 
     def detach(self):
-        """The same data, cut from the graph (shares memory, like PyTorch)."""
-        return wrap(self.data)
+        """The same data, cut from the graph (shares memory, like PyTorch): a change in
+        place of either is a change of both for the nodes that saved them."""
+        detached = wrap(self.data)
+        share_version(self, detached)
+        return detached
 
     def numpy(self):
         return self.data
@@ -165,30 +176,39 @@ class Tensor:
 
     # ---- in place ------------------------------------------------------------------------
     # The optimizer's idiom, `with sg.no_grad(): p -= lr * p.grad`, changes p's data in
-    # place. A node that saved a tensor changed so afterwards refuses to run its backward
-    # (symgrad/function.py keeps the count).
+    # place. In a graph (grad mode on, a gradient involved), a change in place is recorded
+    # as the op it is: the tensor then stands for the op's result, and what used it before
+    # still differentiates its value from before. A node that saved a tensor's data, which
+    # then changed, refuses to run its backward (symgrad/function.py keeps the count).
     def __iadd__(self, other):
-        return self._in_place(numpy.add, other, "+=")
+        return self._in_place(numpy.add, ew.AddBackward, other, "+=")
 
     def __isub__(self, other):
-        return self._in_place(numpy.subtract, other, "-=")
+        return self._in_place(numpy.subtract, ew.SubtractBackward, other, "-=")
 
     def __imul__(self, other):
-        return self._in_place(numpy.multiply, other, "*=")
+        return self._in_place(numpy.multiply, ew.MultiplyBackward, other, "*=")
 
     def __itruediv__(self, other):
-        return self._in_place(numpy.true_divide, other, "/=")
+        return self._in_place(numpy.true_divide, ew.DivideBackward, other, "/=")
 
     def __ipow__(self, other):
-        return self._in_place(numpy.power, other, "**=")
+        return self._in_place(numpy.power, ew.PowerBackward, other, "**=")
 
     def __setitem__(self, index, value):
-        """``t[index] = value`` in place, NumPy's indexing; as the in-place operators."""
-        self._check_in_place("t[index] = value", value)
+        """``t[index] = value`` in place, NumPy's indexing. In a graph the overwritten
+        elements pass no gradient to what t was, and ``value`` gets the gradient of
+        where it went."""
         if type(index) is tuple:
             index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
         elif isinstance(index, Tensor):
             index = index.data
+        if self._records("t[index] = value", value):
+            before = self._before_change()
+            result = apply(structural.SetitemBackward, (before, value), (index,))
+            self._becomes(result, before)
+            return
+        self._keep_saved_out()
         try:
             self.data[index] = _data(value)
         except ValueError as error:
@@ -197,8 +217,17 @@ class Tensor:
             ) from None
         note_changed(self)
 
-    def _in_place(self, ufunc, other, symbol):
-        self._check_in_place(symbol, other)
+    def _in_place(self, ufunc, fcn, other, symbol):
+        if self._records(symbol, other):
+            before = self._before_change()
+            result = apply_binary(fcn, before, other)
+            if result.shape != self.shape:
+                raise ValueError(
+                    f"{symbol}: the result's shape {result.shape} is not the tensor's {self.shape}"
+                )
+            self._becomes(result, before)
+            return self
+        self._keep_saved_out()
         try:
             ufunc(self.data, _data(other), out=self.data, casting="same_kind")
         except (ValueError, TypeError) as error:
@@ -206,22 +235,46 @@ class Tensor:
         note_changed(self)
         return self
 
-    def _check_in_place(self, what, other):
-        """In place is for data outside the graph: a leaf, with grad mode off or nothing
-        that requires grad involved (changing a computed tensor, or recording a graph
-        through the change, is not supported: write the op out of place)."""
-        if self.grad_fn is not None:
-            raise RuntimeError(
-                f"{what}: in place on a tensor computed in a graph "
-                f"({type(self.grad_fn).__name__}) is not supported; write it out of place "
-                "(y = y + ...), or change y.detach()"
-            )
+    def _records(self, what, other):
+        """Whether a change in place is recorded in the graph: grad mode is on and a
+        gradient is involved. A leaf that requires grad is never changed so."""
         involved = self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
-        if involved and is_grad_enabled():
+        if not involved or not is_grad_enabled():
+            return False
+        if self.grad_fn is None and self._requires_grad:
             raise RuntimeError(
                 f"{what}: in place on a leaf tensor that requires grad; under sg.no_grad() "
                 "it changes the data (an optimizer's step), else write it out of place"
             )
+        return True
+
+    def _before_change(self):
+        """What the tensor was, as a tensor of its own: a copy of its data (the change's
+        op may save it for its backward), in the graph where the tensor was."""
+        before = wrap(self.data.copy(), self.grad_fn)
+        before._requires_grad = self._requires_grad
+        if self.grad_fn is not None and self.grad_fn.out is self.data:
+            self.grad_fn.out = before.data  # the output its own backward reads, unchanged
+        return before
+
+    def _keep_saved_out(self):
+        """Before the data changes: the node that computed it keeps its own copy, if its
+        backward reads its output."""
+        if self.grad_fn is not None and self.grad_fn.out is self.data:
+            self.grad_fn.out = self.data.copy()
+
+    def _becomes(self, result, before):
+        """The change in place done: the tensor's data (the same array: its views see
+        the change) holds the result, and the tensor stands for the result's node. The
+        nodes that used the tensor before still send their gradients where it was."""
+        try:
+            numpy.copyto(self.data, result.data, casting="same_kind")
+        except TypeError as error:
+            raise TypeError(f"in place: {error} (a tensor of {self.dtype})") from None
+        note_changed(self)
+        rebased(self, before.grad_fn, result.grad_fn)
+        self.grad_fn = result.grad_fn
+        self._requires_grad = True
 
     # ---- operators (each one generated op) ---------------------------------------------
     def __add__(self, other):

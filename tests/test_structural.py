@@ -55,7 +55,17 @@ PRIVATE = {
         lambda xs, **kw: np.pad(xs[0], **kw),
     ),
     "astype": (lambda xs, dtype: xs[0].astype(dtype), lambda xs, dtype: xs[0].astype(dtype)),
+    # `t[index] = value` on a tensor computed in a graph (a copy of x here)
+    "setitem": (
+        lambda xs, index: _assigned(xs[0] + 0.0, index, xs[1]),
+        lambda xs, index: _assigned(xs[0].copy(), index, xs[1]),
+    ),
 }
+
+
+def _assigned(x, index, value):
+    x[index] = value
+    return x
 
 
 def call(op, inputs, params):

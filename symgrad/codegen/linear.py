@@ -109,6 +109,8 @@ def result_shape(step, shape, name):
             return shape
         case maps.Reshape(shape):
             return shape
+        case maps.Concat(axis):
+            return f"concatenated_shape({shape}, {axis})"
     raise ValueError(f"{name}: a {type(step).__name__} step can only be the last one")
 
 

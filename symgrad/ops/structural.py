@@ -333,6 +333,17 @@ def _scatter_add_config(rng):
     return numpy.zeros(shape)[index].shape, {"index": index, "shape": shape}
 
 
+def _setitem_config(rng):
+    """x, and a value that broadcasts to x[index]: the index's shape, or its last axes,
+    some of them 1."""
+    shape = _shape(rng, 0, 4)
+    index = random_index(rng, shape)
+    target = numpy.zeros(shape)[index].shape
+    value = target[int(rng.integers(0, len(target) + 1)) :]
+    value = tuple(1 if rng.random() < 0.3 else n for n in value)
+    return [shape, value], {"index": index}
+
+
 STRUCTURAL = (
     Structural(
         "reshape",
@@ -555,6 +566,19 @@ STRUCTURAL = (
         (("index",),),
         _getitem_config,
         method=False,
+        public=False,
+    ),
+    # `t[index] = value` on a tensor in a graph (Tensor.__setitem__ records it): x and
+    # value, flattened and joined, then each element read from x or from value. The
+    # elements overwritten pass x no gradient; value gets what reached where it went.
+    Structural(
+        "setitem",
+        "assigned(xs[0], index, xs[1])",
+        (Concat("None"), Read("assign_index(x_shapes, index)")),
+        (("index",),),
+        _setitem_config,
+        method=False,
+        variadic=True,
         public=False,
     ),
     # The adjoint of getitem as an op of its own, so that getitem's backward is itself
