@@ -14,6 +14,9 @@ for _name in functions.METHODS:
 Tensor.dot = linalg.dot
 Tensor.cumprod = scans.cumprod
 Tensor.conj = Tensor.conjugate = complex_parts.conj
+Tensor.real = property(complex_parts.real)
+Tensor.imag = property(complex_parts.imag)
+Tensor.trace = linalg.trace
 DISPATCH.update(functions.UFUNCS)
 DISPATCH.update(functions.ARRAY_FUNCTIONS)
 DISPATCH["erf"] = functions.erf

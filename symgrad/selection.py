@@ -1,14 +1,15 @@
 """Functions that choose elements by their values, composed of differentiable ops (a
-read along an axis, ``where``), so they carry no gradient code of their own: ``sort``,
-``partition``, ``select`` and ``nan_to_num``. Which element goes where is decided on
-the data and is constant for the gradient, as the branch of a ``where`` is."""
+read along an axis, ``where``, ``maximum``), so they carry no gradient code of their
+own: ``sort``, ``partition``, ``select``, ``nan_to_num``, ``fmax`` and ``fmin``. Which
+element goes where is decided on the data and is constant for the gradient, as the
+branch of a ``where`` is."""
 
 import numpy
 
-from symgrad.generated.functions import take_along_axis, where
+from symgrad.generated.functions import maximum, minimum, take_along_axis, where
 from symgrad.tensor import as_tensor, data_of
 
-__all__ = ["nan_to_num", "partition", "select", "sort"]
+__all__ = ["fmax", "fmin", "nan_to_num", "partition", "select", "sort"]
 
 
 def sort(a, axis=-1, kind=None, order=None, *, stable=None):
@@ -62,3 +63,24 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     finite = numpy.isfinite(x.data)
     replaced = numpy.nan_to_num(x.data, nan=nan, posinf=posinf, neginf=neginf)
     return where(finite, x, replaced)
+
+
+def fmax(x1, x2):
+    """NumPy's fmax: ``maximum``, but a NaN loses to a number (the number and its
+    gradient are taken); ties share the gradient, as maximum's."""
+    return _ignoring_nan(maximum, x1, x2)
+
+
+def fmin(x1, x2):
+    """NumPy's fmin: ``minimum``, but a NaN loses to a number."""
+    return _ignoring_nan(minimum, x1, x2)
+
+
+def _ignoring_nan(choose, x1, x2):
+    first_nan, second_nan = numpy.isnan(data_of(x1)), numpy.isnan(data_of(x2))
+    if not (first_nan.any() or second_nan.any()):
+        return choose(x1, x2)
+    # NOTE: the NaNs are kept out of choose's rule (a zero gradient times a NaN there is
+    # NaN); where the second is NaN, the first is taken, NaN or not, as NumPy's
+    chosen = choose(where(first_nan, 0.0, x1), where(second_nan, 0.0, x2))
+    return where(second_nan, x1, where(first_nan, x2, chosen))

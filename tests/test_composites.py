@@ -61,6 +61,8 @@ COMPOSITES = [
     ("sort", [(3, 4)], {"axis": None}),
     ("partition", [(3, 5)], {"kth": 2}),
     ("partition", [(4, 3)], {"kth": (0, 2), "axis": 0}),
+    ("fmax", [(2, 3), (3,)], {}),
+    ("fmin", [(2, 1), (1, 3)], {}),
     ("real", [(2, 3)], {}),
     ("imag", [(2, 3)], {}),
     ("conj", [(2, 3)], {}),
@@ -124,6 +126,97 @@ def _weighted(module, name, arrays, kwargs, weights):
 def _numeric_grads(f, arrays, eps=1e-6):
     """Central differences of the scalar f(arrays), per element of each array."""
     return numeric_vjp(lambda xs: np.asarray(f(xs)), arrays, np.array(1.0), eps)
+
+
+# DESIGN.md's "More of NumPy", and what it builds on: each a function, and a Tensor method
+# where NumPy has one (but sort and partition, in place in NumPy).
+NUMPY_NAMES = [
+    "absolute",
+    "fabs",
+    "true_divide",
+    "exp2",
+    "logaddexp",
+    "logaddexp2",
+    "fmax",
+    "fmin",
+    "mod",
+    "remainder",
+    "degrees",
+    "radians",
+    "deg2rad",
+    "rad2deg",
+    "real",
+    "imag",
+    "conj",
+    "conjugate",
+    "angle",
+    "real_if_close",
+    "nan_to_num",
+    "tensordot",
+    "inner",
+    "kron",
+    "cross",
+    "diag",
+    "diagonal",
+    "tril",
+    "triu",
+    "moveaxis",
+    "rollaxis",
+    "repeat",
+    "roll",
+    "rot90",
+    "flipud",
+    "fliplr",
+    "ravel",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "append",
+    "vstack",
+    "hstack",
+    "dstack",
+    "row_stack",
+    "column_stack",
+    "array_split",
+    "vsplit",
+    "hsplit",
+    "dsplit",
+    "cumsum",
+    "cumprod",
+    "diff",
+    "sort",
+    "partition",
+    "select",
+    "trace",
+    "pad",
+    "transpose",
+    "einsum",
+    "array",
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "arange",
+    "linspace",
+    "eye",
+    "clip",
+    "dot",
+    "outer",
+    "matmul",
+    "where",
+    "take_along_axis",
+    "diagflat",
+]
+
+
+@pytest.mark.parametrize("name", NUMPY_NAMES)
+def test_numpy_names_are_there(name):
+    assert name in sg.__all__ and callable(getattr(sg, name))
+    if hasattr(np.ndarray, name) and name not in ("sort", "partition"):
+        assert hasattr(sg.tensor([1.0]), name)
 
 
 def test_every_composite_is_public_and_tested():
@@ -210,6 +303,22 @@ def test_nan_to_num_replaces_and_passes_no_gradient_through_what_it_replaced():
     assert np.nan_to_num(x).data[2] == np.finfo(np.float64).max
 
 
+@pytest.mark.parametrize(("name", "ufunc"), [("fmax", np.fmax), ("fmin", np.fmin)])
+def test_fmax_and_fmin_take_the_number_over_nan_and_its_gradient(name, ufunc):
+    a_values = np.array([1.0, np.nan, 3.0, np.nan, 2.0])
+    b_values = np.array([np.nan, 2.0, 1.0, np.nan, 2.0])
+    a = sg.tensor(a_values, requires_grad=True)
+    b = sg.tensor(b_values, requires_grad=True)
+    out = getattr(sg, name)(a, b)
+    np.testing.assert_array_equal(out.data, ufunc(a_values, b_values))
+    out.backward(np.ones(5))
+    # two NaNs: the first is taken, as NumPy's; 0.5: a tie
+    first = [1.0, 0.0, 1.0 if name == "fmax" else 0.0, 1.0, 0.5]
+    np.testing.assert_array_equal(a.grad, first)
+    np.testing.assert_array_equal(b.grad, [0.0, 1.0, 1.0 - first[2], 0.0, 0.5])
+    assert isinstance(ufunc(a, b), sg.Tensor)
+
+
 def test_sort_sends_each_gradient_back_to_the_element_put_there_ties_included():
     x = sg.tensor([3.0, 1.0, 3.0, 2.0], requires_grad=True)
     out = sg.sort(x)
@@ -220,7 +329,8 @@ def test_sort_sends_each_gradient_back_to_the_element_put_there_ties_included():
 
 def test_the_complex_parts_of_a_real_tensor_stay_in_its_graph():
     x = sg.tensor([-1.0, 0.0, 2.0], requires_grad=True)
-    assert sg.real(x) is x and sg.conj(x) is x and x.conj() is x
+    assert sg.real(x) is x and sg.conj(x) is x and x.conj() is x and x.real is x
+    np.testing.assert_array_equal(x.imag.data, [0.0, 0.0, 0.0])
     (sg.imag(x) + sg.angle(x) + 2 * sg.real(x)).sum().backward()
     np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])
     np.testing.assert_array_equal(sg.angle(x).data, np.angle(x.data))
