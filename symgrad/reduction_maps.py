@@ -61,11 +61,13 @@ def _flat_along(x, axes):
     """``x`` with the reduced axes moved last and flattened (in C order), and a function
     that undoes it."""
     axes = tuple(sorted(numpy.atleast_1d(numpy.asarray(axes)) % x.ndim))
-    moved = numpy.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
-    flat = moved.reshape((*moved.shape[: x.ndim - len(axes)], -1))
+    kept = x.ndim - len(axes)
+    moved = numpy.moveaxis(x, axes, range(kept, x.ndim))
+    # the reduced length spelled out: -1 is ambiguous when an axis is empty
+    flat = moved.reshape((*moved.shape[:kept], int(numpy.prod(moved.shape[kept:]))))
 
     def undo(y):
-        return numpy.moveaxis(y.reshape(moved.shape), range(x.ndim - len(axes), x.ndim), axes)
+        return numpy.moveaxis(y.reshape(moved.shape), range(kept, x.ndim), axes)
 
     return flat, undo
 

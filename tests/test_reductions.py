@@ -153,3 +153,60 @@ def test_an_infinite_extreme_takes_the_gradient(name, extreme):
     getattr(sg, name)(x, axis=1).sum().backward()
     expected = [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0] if name == "max" else [0.0, 0.0, 1.0]]
     np.testing.assert_array_equal(x.grad, expected)
+
+
+SECOND_ORDER_AXES = [None, 1, (0, 3), -1]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: r.name)
+@pytest.mark.parametrize("axis", SECOND_ORDER_AXES, ids=str)
+def test_second_order_matches_finite_differences_of_the_gradient(reduction, axis):
+    """The gradient of <g(x), v>, g the first-order gradient (create_graph=True), against
+    central differences of g."""
+    if reduction.normalize and axis is None:
+        return
+    rng = np.random.default_rng(11)
+    data = rng.standard_normal((2, 3, 2, 2)) + 0.5
+    cotangent = rng.standard_normal(call(reduction, sg.tensor(data), axis, False).shape)
+    probe = rng.standard_normal(data.shape)
+
+    def first_order(values, create_graph=False):
+        x = sg.tensor(values, requires_grad=True)
+        out = (call(reduction, x, axis, False) * cotangent).sum()
+        return x, sg.grad(out, [x], create_graph=create_graph)[0]
+
+    x, grad = first_order(data, create_graph=True)
+    along = (grad * probe).sum()
+    if along.requires_grad:  # a gradient constant in x (sum, mean) has no graph
+        along.backward()
+    numeric = np.zeros(data.shape)
+    for index in np.ndindex(data.shape):
+        values = []
+        for sign in (1, -1):
+            moved = data.copy()
+            moved[index] += sign * 1e-5
+            values.append(np.vdot(first_order(moved)[1].data, probe))
+        numeric[index] = (values[0] - values[1]) / 2e-5
+    got = np.zeros(data.shape) if x.grad is None else x.grad
+    np.testing.assert_allclose(got, numeric, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: r.name)
+def test_an_empty_input_reduces_as_numpy_does(reduction):
+    # over an axis of length 0 to its identity (or NaN, where NumPy gives it), over the
+    # others to an empty result; the gradient has the input's (empty) shape
+    x = sg.tensor(np.zeros((0, 3)), requires_grad=True)
+    for axis in (0, 1) if not reduction.normalize else (1,):
+        if reduction.name in ("max", "min") and axis == 0:
+            continue  # NumPy raises: no identity
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's mean of nothing
+            out = call(reduction, x, axis, False)
+            out.sum().backward()
+        if hasattr(np, reduction.name):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                expected = getattr(np, reduction.name)(x.data, axis=axis)
+            np.testing.assert_array_equal(out.data, expected)
+        assert x.grad.shape == (0, 3)
+        x.grad = None

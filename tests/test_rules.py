@@ -149,6 +149,58 @@ def test_backward_matches_finite_differences_under_broadcasting(op):
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
+def test_second_order_matches_finite_differences_of_the_gradient(op):
+    """create_graph=True differentiates the rule itself: the gradient of <g(x), v> (g the
+    first-order gradient, under broadcasting) against central differences of g."""
+    rng = np.random.default_rng(zlib.crc32(op.name.encode()) + 1)
+    arrays = make_inputs(op)
+    wanted = [n in op.grad_inputs for n in op.inputs]
+    cotangent = rng.standard_normal(np.broadcast_shapes(*(a.shape for a in arrays)))
+    probes = [rng.standard_normal(a.shape) for a in arrays]
+
+    def first_order(values, create_graph=False):
+        tensors = [sg.tensor(a, requires_grad=w) for a, w in zip(values, wanted)]
+        out = (call(op, tensors) * cotangent).sum()
+        leaves = [t for t, w in zip(tensors, wanted) if w]
+        return leaves, sg.grad(out, leaves, create_graph=create_graph)
+
+    def along_probes(grads):
+        chosen = [v for v, w in zip(probes, wanted) if w]
+        return sum((g * v).sum() for g, v in zip(grads, chosen))
+
+    leaves, grads = first_order(arrays, create_graph=True)
+    total = along_probes(grads)
+    if total.requires_grad:  # a rule constant in x has no graph
+        total.backward()
+    for place, leaf in zip([i for i, w in enumerate(wanted) if w], leaves):
+        array = arrays[place]
+        numeric = np.zeros(array.shape)
+        for index in np.ndindex(array.shape):
+            step = 1e-5 * max(1.0, abs(array[index]))
+            values = []
+            for sign in (1, -1):
+                moved = [a.copy() for a in arrays]
+                moved[place][index] += sign * step
+                values.append(along_probes(first_order(moved)[1]).item())
+            numeric[index] = (values[0] - values[1]) / (2 * step)
+        got = np.zeros(array.shape) if leaf.grad is None else leaf.grad
+        np.testing.assert_allclose(got, numeric, rtol=1e-4, atol=1e-6, err_msg=op.inputs[place])
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
+def test_empty_inputs_give_empty_outputs_and_gradients(op):
+    arrays = [a[:0] for a in make_inputs(op)]  # no elements along the first axis
+    tensors = [sg.tensor(a, requires_grad=n in op.grad_inputs) for n, a in zip(op.inputs, arrays)]
+    with np.errstate(all="raise"):
+        out = call(op, tensors)
+        assert out.shape == np.broadcast_shapes(*(a.shape for a in arrays))
+        out.sum().backward()
+    for name, tensor, array in zip(op.inputs, tensors, arrays):
+        if name in op.grad_inputs:
+            assert tensor.grad.shape == array.shape
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
 def test_float32_stays_float32(op):
     arrays = make_inputs(op, dtype=np.float32)
     tensors = [sg.tensor(a, requires_grad=n in op.grad_inputs) for n, a in zip(op.inputs, arrays)]
