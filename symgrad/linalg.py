@@ -126,6 +126,11 @@ def tensordot(a, b, axes=2):
         a_axes, b_axes = axes
     except TypeError:  # a number of axes
         count = operator.index(axes)
+        if not 0 <= count <= min(a_ndim, b_ndim):
+            raise ValueError(
+                f"tensordot: {count} axes to sum over, for a of shape {_shape(a)} and b of "
+                f"shape {_shape(b)}"
+            ) from None
         a_axes, b_axes = range(a_ndim - count, a_ndim), range(count)
     a_axes, b_axes = _axis_list(a_axes), _axis_list(b_axes)
     if len(a_axes) != len(b_axes):

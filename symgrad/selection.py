@@ -20,7 +20,8 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
         raise ValueError("sort: order= applies to structured arrays, which tensors are not")
     # NOTE: a stable order whatever kind is asked: the values are NumPy's either way,
     # and ties then take their gradients in a reproducible order.
-    return take_along_axis(a, numpy.argsort(a.data, axis=axis, kind="stable"), axis)
+    order = _named("sort", numpy.argsort, a, axis=axis, kind="stable")
+    return take_along_axis(a, order, axis)
 
 
 def partition(a, kth, axis=-1, kind="introselect", order=None):
@@ -29,7 +30,16 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
     a = as_tensor(a)
     if order is not None:
         raise ValueError("partition: order= applies to structured arrays, which tensors are not")
-    return take_along_axis(a, numpy.argpartition(a.data, kth, axis=axis, kind=kind), axis)
+    order = _named("partition", numpy.argpartition, a, kth, axis=axis, kind=kind)
+    return take_along_axis(a, order, axis)
+
+
+def _named(name, function, a, *args, **kwargs):
+    """NumPy's ``function`` of ``a``'s data, its errors naming the op and the shape."""
+    try:
+        return function(a.data, *args, **kwargs)
+    except ValueError as error:  # numpy.exceptions.AxisError too
+        raise type(error)(f"{name}: {error} (an array of shape {a.shape})") from None
 
 
 def select(condlist, choicelist, default=0):

@@ -217,6 +217,16 @@ def pad(array, pad_width, mode="constant", constant_values=0):
     """NumPy's pad: a border of ``constant_values`` (a number, or NumPy's pairs per axis)
     for mode "constant", or copies of the array's own elements for the modes edge,
     reflect, symmetric and wrap."""
+    ndim = numpy.ndim(data_of(array))
+    try:
+        pairs = numpy.broadcast_to(numpy.asarray(pad_width), (ndim, 2))
+    except ValueError:
+        pairs = None
+    if pairs is None or pairs.dtype.kind not in "iu" or (pairs < 0).any():
+        raise ValueError(
+            f"pad: pad_width {pad_width!r} is not n, (before, after) or one such pair of "
+            f"non-negative ints per axis of shape {numpy.shape(data_of(array))}"
+        )
     if mode == "constant":
         padded = _pad(array, pad_width)
         # the border: what numpy.pad puts around zeros (a constant, no gradient)

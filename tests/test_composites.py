@@ -426,3 +426,25 @@ def test_numpy_functions_with_a_symgrad_op_run_it(name):
     out = _function(np, name)(x, *args)
     assert isinstance(out, sg.Tensor) and out.requires_grad
     np.testing.assert_allclose(out.data, _function(np, name)(values, *args))
+
+
+BAD = [
+    ("sort", ValueError, lambda x: sg.sort(x, axis=5)),
+    ("partition", ValueError, lambda x: sg.partition(x, 7)),
+    ("tensordot", ValueError, lambda x: sg.tensordot(x, x, 3)),
+    ("tensordot", ValueError, lambda x: sg.tensordot(x, x, ([0], [1]))),
+    ("pad", ValueError, lambda x: sg.pad(x, ((1, 1), (1, 1), (1, 1)), mode="edge")),
+    ("pad", ValueError, lambda x: sg.pad(x, 1.5)),
+    ("cumprod", ValueError, lambda x: sg.cumprod(x, axis=2)),
+    ("diff", ValueError, lambda x: sg.diff(x, n=-1)),
+    ("cross", ValueError, lambda x: sg.cross(x, x[:, :1])),
+    ("einsum", ValueError, lambda x: sg.einsum(x, [0, 99])),
+]
+
+
+@pytest.mark.parametrize(("name", "error", "build"), BAD, ids=[b[0] for b in BAD])
+def test_bad_input_raises_naming_the_function(name, error, build):
+    x = sg.tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(error, match=f"^{name}: "):
+        build(x)
+    assert x.grad is None and np.array_equal(x.data, np.ones((2, 3)))
