@@ -168,7 +168,13 @@ def add_term(out, term, rank):
 
 def grouped(a, groups, axis=1):
     """``a`` with axis ``axis`` split into (groups, size // groups)."""
-    return a.reshape(*a.shape[:axis], groups, -1, *a.shape[axis + 1 :])
+    # NOTE: sizes, not -1: NumPy cannot infer a -1 in an empty array (a zero batch)
+    return a.reshape(*a.shape[:axis], groups, a.shape[axis] // groups, *a.shape[axis + 1 :])
+
+
+def ungrouped(a):
+    """``a`` with axes 1 and 2 (groups, size in group) merged again: grouped()'s inverse."""
+    return a.reshape(a.shape[0], a.shape[1] * a.shape[2], *a.shape[3:])
 
 
 # ---- reductions over the kernel offsets, and their transposes -------------------------

@@ -238,6 +238,22 @@ def test_unbroadcast_check_catches_a_wrong_adjoint():
         verify_linear.check_unbroadcast(wrong)
 
 
+def test_window_check_runs_the_window_ops_on_empty_arrays(monkeypatch):
+    # grouping that lets NumPy infer a size (-1), which it cannot in an empty array: the
+    # checks reach a zero batch, and stop generation naming the op and the point
+    from symgrad import window_maps
+
+    def inferring(a, groups, axis=1):
+        return a.reshape(*a.shape[:axis], groups, -1, *a.shape[axis + 1 :])
+
+    monkeypatch.setattr(window_maps, "grouped", inferring)
+    source = (ROOT / "generated" / "windows.py").read_text()
+    with pytest.raises(
+        CheckError, match=r"^convolution: raises ValueError.* at \(rank=1, .*batch=0"
+    ):
+        verify_linear.check_windows(source)
+
+
 def test_runtime_imports_neither_sympy_nor_jinja():
     code = (
         "import sys, symgrad\n"

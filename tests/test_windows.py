@@ -50,8 +50,8 @@ def test_convolution_gradients(config, batch_inner, monkeypatch):
     monkeypatch.setattr(layout, "batch_inner_pays", lambda *args: batch_inner)
     rng = np.random.default_rng(0)
     rank, groups = config["rank"], config["groups"]
-    x = rng.standard_normal((2, 2 * groups, *config["size"]))
-    w = rng.standard_normal((3 * groups, 2, *config["kernel"]))
+    x = rng.standard_normal((config["batch"], config["channels"] * groups, *config["size"]))
+    w = rng.standard_normal((3 * groups, config["channels"], *config["kernel"]))
     b = rng.standard_normal(3 * groups)
 
     def f(x, w, b):
@@ -81,7 +81,7 @@ POOL_CASES = [
 def test_pool_gradients(kind, config):
     rng = np.random.default_rng(1)
     rank = config["rank"]
-    x = rng.standard_normal((2, 3, *config["size"]))
+    x = rng.standard_normal((config["batch"], config["channels"], *config["size"]))
     pool = getattr(convolution, f"{kind}_pool{rank}d")
     if kind == "max":
 
@@ -129,6 +129,50 @@ def test_max_pool_sends_the_gradient_to_the_first_maximum():
     x = sg.tensor([[[[1.0, 3.0, 3.0, 0.0], [3.0, 2.0, 0.0, 0.0]]]], requires_grad=True)
     convolution.max_pool2d(x, 2).sum().backward()
     np.testing.assert_array_equal(x.grad, [[[[0, 1, 1, 0], [0, 0, 0, 0]]]])
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_a_zero_batch_goes_through_a_convolution_as_in_pytorch(bias):
+    x = sg.tensor(np.ones((0, 1, 5, 5)), requires_grad=True)
+    w = sg.tensor(np.ones((2, 1, 3, 3)), requires_grad=True)
+    b = sg.tensor(np.ones(2), requires_grad=True) if bias else None
+    out = convolution.conv2d(x, w, b)
+    assert out.shape == (0, 2, 3, 3)
+    out.sum().backward()
+    assert x.grad.shape == (0, 1, 5, 5)
+    np.testing.assert_array_equal(w.grad, np.zeros((2, 1, 3, 3)))  # a sum over no sample
+    if bias:
+        np.testing.assert_array_equal(b.grad, np.zeros(2))
+
+
+@pytest.mark.parametrize(
+    ("pool", "shape", "out_shape"),
+    [
+        (convolution.max_pool2d, (0, 1, 4, 4), (0, 1, 3, 3)),
+        (convolution.avg_pool2d, (0, 1, 4, 4), (0, 1, 3, 3)),
+        (convolution.max_pool1d, (0, 2, 4), (0, 2, 3)),
+        (convolution.avg_pool1d, (0, 2, 4), (0, 2, 3)),
+    ],
+)
+def test_a_zero_batch_goes_through_a_pool(pool, shape, out_shape):
+    x = sg.tensor(np.ones(shape), requires_grad=True)
+    out = pool(x, 2, padding=1)
+    assert out.shape == out_shape
+    out.sum().backward()
+    assert x.grad.shape == shape
+
+
+def test_no_input_channels_give_the_bias():
+    # the empty sum over channels is 0, as einsum's (PyTorch instead gives no output
+    # channels, a shape its bias does not fit); the weight's gradient is as empty as it
+    x = sg.tensor(np.ones((2, 0, 5)), requires_grad=True)
+    w = sg.tensor(np.ones((3, 0, 2)), requires_grad=True)
+    b = sg.tensor(np.arange(3.0), requires_grad=True)
+    out = convolution.conv1d(x, w, b)
+    np.testing.assert_array_equal(out.data, np.broadcast_to(np.arange(3.0)[:, None], (2, 3, 4)))
+    out.sum().backward()
+    assert x.grad.shape == (2, 0, 5) and w.grad.shape == (3, 0, 2)
+    np.testing.assert_array_equal(b.grad, [8.0, 8.0, 8.0])
 
 
 def test_avg_pool_counts_padded_zeros():

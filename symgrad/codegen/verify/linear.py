@@ -4,6 +4,8 @@ the engine runs them. The dot-product test <A x, y> == <x, A^T y> proves each ad
 (an affine op's linear part, a bias added; a max pool's at fixed maxima, a selection);
 a structural op's declared steps are held against its forward."""
 
+import itertools
+
 import numpy
 
 from symgrad import einsum_spec
@@ -189,9 +191,14 @@ def window_configs():
     # the adjoint writes each element once and zeroes nothing
     for rank in (1, 2):
         yield {**_window_config(rank, 1, 0, 1, 1, (9, 6)), "stride": (3, 2)[:rank]}
+    # empty arrays, as PyTorch takes them: a zero batch (the weight's and the bias'
+    # gradients are zeros), no input channels (the output is the bias)
+    for rank, groups in itertools.product((1, 2), (1, 2)):
+        yield _window_config(rank, 2, 1, 1, groups, (7, 6), batch=0)
+        yield _window_config(rank, 2, 1, 1, groups, (7, 6), channels=0)
 
 
-def _window_config(rank, stride, padding, dilation, groups, size):
+def _window_config(rank, stride, padding, dilation, groups, size, batch=2, channels=2):
     return {
         "rank": rank,
         "stride": (stride,) * rank,
@@ -200,6 +207,8 @@ def _window_config(rank, stride, padding, dilation, groups, size):
         "groups": groups,
         "size": size[:rank],
         "kernel": (3, 2)[:rank],
+        "batch": batch,
+        "channels": channels,  # per group
     }
 
 
@@ -213,7 +222,7 @@ def check_windows(source, seed=0):
     for config in _both_layouts(_with_ties(window_configs())):
         stride, padding, dilation = config["stride"], config["padding"], config["dilation"]
         groups, kernel = config["groups"], config["kernel"]
-        x = rng.standard_normal((2, 2 * groups, *config["size"]))
+        x = rng.standard_normal((config["batch"], config["channels"] * groups, *config["size"]))
         if config["ties"]:
             x = numpy.round(x)  # -2 .. 2: most windows hold their maximum twice or more
         for op in WINDOWS:
@@ -221,7 +230,7 @@ def check_windows(source, seed=0):
             if config["batch_inner"] and op.reduce != "contract":
                 continue  # the choice is the convolution's alone
             if op.reduce == "contract":
-                weight = rng.standard_normal((3 * groups, 2, *kernel))
+                weight = rng.standard_normal((3 * groups, config["channels"], *kernel))
                 operands = [x, weight, rng.standard_normal(3 * groups)]
                 params = (stride, padding, dilation, groups)
             else:
@@ -229,7 +238,12 @@ def check_windows(source, seed=0):
                     continue  # pools pad at most half a kernel
                 operands, params = [x], (kernel, stride, padding, dilation)
             choices = (config["batch_inner"],) if op.reduce == "contract" else ()
-            grad, vjps = _run_rule(cls, operands, params, rng, choices)
+            try:
+                grad, vjps = _run_rule(cls, operands, params, rng, choices)
+            except CheckError:
+                raise
+            except Exception as error:  # the rendered code is under test: any failure is its
+                raise CheckError(op.name, None, config, f"raises {error!r}") from None
             for place, (operand, vjp) in enumerate(zip(operands, vjps, strict=True)):
                 probe = rng.standard_normal(operand.shape)
                 if op.reduce == "first_max":
@@ -270,7 +284,8 @@ def _selected_by(namespace, x, probe, params):
     kernel, stride, padding, dilation = params
     pad, windows = namespace["pad"], namespace["windows"]
     window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
-    flat = window.reshape(*window.shape[: x.ndim], -1)  # kernel offsets in C order
+    # kernel offsets in C order (counted, not -1: NumPy infers no -1 in an empty array)
+    flat = window.reshape(*window.shape[: x.ndim], int(numpy.prod(kernel)))
     first = numpy.argmax(flat, axis=-1)[..., None]
     probe_flat = windows(pad(probe, padding, 0.0), kernel, stride, dilation).reshape(flat.shape)
     return numpy.take_along_axis(probe_flat, first, axis=-1)[..., 0]
