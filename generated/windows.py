@@ -7,7 +7,7 @@ each window. The vjps compose too: the contraction's derived by the einsum rule,
 mean's by the reduction rule, the selection's as its transpose, then the gather's
 transpose (a scatter-add, one strided slice per kernel offset). Checked by the
 dot-product test over a grid of strides, paddings, dilations and groups, in both
-layouts, on inputs with and without ties.
+layouts, on random inputs, inputs with ties and (the max pool) -inf inputs.
 
 These rules run on arrays; differentiating them again (create_graph) is not supported.
 """
@@ -151,7 +151,7 @@ def max_pool(x, kernel, stride, padding, dilation):
 
 class MaxPoolBackward(BackwardFcn):
     """max_pool: out[n, c, s] = the max of x_padded[n, c, s*stride + k*dilation] over k
-    grad_x = windows_adjoint(grad at the first maximum of each window, 0 elsewhere)
+    grad_x = windows_adjoint(grad at the first maximum of x in each window, 0 elsewhere)
     """
 
     __slots__ = ()

@@ -254,6 +254,28 @@ def test_window_check_runs_the_window_ops_on_empty_arrays(monkeypatch):
         verify_linear.check_windows(source)
 
 
+def test_window_check_runs_the_max_pool_on_minus_infinity_with_padding(monkeypatch):
+    # the first maximum sought in the whole padded window: where x is -inf, the padding
+    # (-inf too) comes first in the border windows and takes their gradient
+    from symgrad import window_maps
+
+    def padding_too(grad, window, out, rank):
+        elements = dict(window_maps.offsets(window, rank))
+        unclaimed = np.ones_like(grad, dtype=bool)
+
+        def grad_at(offset, part, into):
+            first = (elements[offset] == out) & unclaimed
+            unclaimed[...] ^= first
+            return np.multiply(grad[(..., *part)], first[(..., *part)], out=into)
+
+        return window_maps.Parts(grad_at, grad)
+
+    monkeypatch.setattr(window_maps, "first_max_parts", padding_too)
+    source = (ROOT / "generated" / "windows.py").read_text()
+    with pytest.raises(CheckError, match=r"^max_pool: d/dx .*padding=\(1,\).*inputs='-inf'"):
+        verify_linear.check_windows(source)
+
+
 def test_runtime_imports_neither_sympy_nor_jinja():
     code = (
         "import sys, symgrad\n"

@@ -411,5 +411,5 @@ def window_context(op, mean_code):
         context["vjp_doc"] = f"broadcast({mean_code}) over each window"
     else:
         context["doc"] = "out[n, c, s] = the max of x_padded[n, c, s*stride + k*dilation] over k"
-        context["vjp_doc"] = "grad at the first maximum of each window, 0 elsewhere"
+        context["vjp_doc"] = "grad at the first maximum of x in each window, 0 elsewhere"
     return context

@@ -215,20 +215,21 @@ def _window_config(rank, stride, padding, dilation, groups, size, batch=2, chann
 def check_windows(source, seed=0):
     """The dot-product test for the input, weight and bias adjoints of the convolution and for
     the pools (the max pool at fixed maxima: a selection, its first maximum taking the
-    gradient) over window_configs(), each on random inputs and on inputs with ties in
-    every window (a handful of distinct values), the rendered classes under test."""
+    gradient) over window_configs(), each on each kind of INPUTS, the rendered classes
+    under test."""
     namespace = vars(load_one("windows", source))
     rng = numpy.random.default_rng(seed)
-    for config in _both_layouts(_with_ties(window_configs())):
+    for config in _both_layouts(_with_inputs(window_configs())):
         stride, padding, dilation = config["stride"], config["padding"], config["dilation"]
         groups, kernel = config["groups"], config["kernel"]
         x = rng.standard_normal((config["batch"], config["channels"] * groups, *config["size"]))
-        if config["ties"]:
-            x = numpy.round(x)  # -2 .. 2: most windows hold their maximum twice or more
+        x = INPUTS[config["inputs"]](x)
         for op in WINDOWS:
             cls = namespace[op.class_name]
             if config["batch_inner"] and op.reduce != "contract":
                 continue  # the choice is the convolution's alone
+            if config["inputs"] == "-inf" and op.reduce != "first_max":
+                continue  # a product or mean of infinities has no linear part to test
             if op.reduce == "contract":
                 weight = rng.standard_normal((3 * groups, config["channels"], *kernel))
                 operands = [x, weight, rng.standard_normal(3 * groups)]
@@ -262,11 +263,21 @@ def check_windows(source, seed=0):
                     raise CheckError(op.name, ("x", "w", "b")[place], config, message)
 
 
-def _with_ties(configs):
-    """Each configuration on random inputs, and on inputs with ties."""
+# The inputs the window ops are checked on: random (each window's maximum unique), with
+# ties (-2 .. 2: most windows hold their maximum twice or more) and -inf throughout (for
+# the max pool: each window's maximum ties with its padding, which is never selected).
+INPUTS = {
+    "random": lambda x: x,
+    "ties": numpy.round,
+    "-inf": lambda x: numpy.full_like(x, -numpy.inf),
+}
+
+
+def _with_inputs(configs):
+    """Each configuration on each kind of INPUTS, the kind named in it."""
     for config in configs:
-        for ties in (False, True):
-            yield {**config, "ties": ties}
+        for inputs in INPUTS:
+            yield {**config, "inputs": inputs}
 
 
 def _both_layouts(configs):
@@ -280,12 +291,17 @@ def _both_layouts(configs):
 
 def _selected_by(namespace, x, probe, params):
     """The max pool's linearization at x: ``probe`` read at the first maximum of each of
-    x's windows."""
+    x's windows among the elements read from x (the padding is never selected)."""
     kernel, stride, padding, dilation = params
     pad, windows = namespace["pad"], namespace["windows"]
-    window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
-    # kernel offsets in C order (counted, not -1: NumPy infers no -1 in an empty array)
-    flat = window.reshape(*window.shape[: x.ndim], int(numpy.prod(kernel)))
-    first = numpy.argmax(flat, axis=-1)[..., None]
-    probe_flat = windows(pad(probe, padding, 0.0), kernel, stride, dilation).reshape(flat.shape)
-    return numpy.take_along_axis(probe_flat, first, axis=-1)[..., 0]
+
+    def flat_windows(a, value):
+        """a's windows, padded with value, the kernel offsets in C order on one axis (of
+        a size counted: NumPy cannot infer a -1 in an empty array)"""
+        window = windows(pad(a, padding, value), kernel, stride, dilation)
+        return window.reshape(*window.shape[: x.ndim], int(numpy.prod(kernel)))
+
+    values, inside = flat_windows(x, -numpy.inf), flat_windows(numpy.ones_like(x), 0.0) > 0
+    maxima = numpy.max(values, axis=-1, where=inside, initial=-numpy.inf, keepdims=True)
+    first = numpy.argmax(inside & (values == maxima), axis=-1)[..., None]
+    return numpy.take_along_axis(flat_windows(probe, 0.0), first, axis=-1)[..., 0]
