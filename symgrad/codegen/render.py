@@ -168,6 +168,7 @@ def elementwise_context(derived, op_functions):
         "saves_inputs": any(name in used for name in op.inputs),
         "saves_out": OUT.name in used,
         "fresh_grads": fresh_places(by_input.get(name) for name in op.inputs),
+        "value_params": bool(params),
         "grad_lines": grad_lines,
         "grad_symbol": GRAD.name,
     }
