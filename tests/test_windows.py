@@ -2,6 +2,7 @@
 through the public functions, forward against direct loops, the first-maximum
 convention, and bad input."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -265,6 +266,61 @@ BAD = [
 @pytest.mark.parametrize(("message", "call"), BAD, ids=[m for m, _ in BAD])
 def test_bad_input_raises_a_value_error_naming_it(message, call):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        call()
+
+
+X2, W2, X1 = np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3)), np.ones((1, 2, 5))
+NOT_INTS = [
+    ("conv2d", "stride", 1.5, lambda v: convolution.conv2d(X2, W2, stride=v)),
+    ("conv2d", "stride", True, lambda v: convolution.conv2d(X2, W2, stride=v)),
+    ("conv2d", "stride", (1, 2.0), lambda v: convolution.conv2d(X2, W2, stride=v)),
+    ("conv2d", "padding", 0.0, lambda v: convolution.conv2d(X2, W2, padding=v)),
+    ("conv2d", "padding", (False, 1), lambda v: convolution.conv2d(X2, W2, padding=v)),
+    ("conv2d", "dilation", "2", lambda v: convolution.conv2d(X2, W2, dilation=v)),
+    ("conv2d", "groups", 1.0, lambda v: convolution.conv2d(X2, W2, groups=v)),
+    ("conv2d", "groups", True, lambda v: convolution.conv2d(X2, W2, groups=v)),
+    ("conv1d", "stride", 2.0, lambda v: convolution.conv1d(X1, W2[..., 0], stride=v)),
+    ("max_pool2d", "kernel_size", 2.0, lambda v: convolution.max_pool2d(X2, v)),
+    ("max_pool2d", "stride", 1.5, lambda v: convolution.max_pool2d(X2, 2, stride=v)),
+    ("max_pool2d", "dilation", True, lambda v: convolution.max_pool2d(X2, 2, dilation=v)),
+    ("avg_pool2d", "padding", 0.5, lambda v: convolution.avg_pool2d(X2, 2, padding=v)),
+    ("avg_pool1d", "kernel_size", (2.5,), lambda v: convolution.avg_pool1d(X1, v)),
+    ("max_pool1d", "kernel_size", None, lambda v: convolution.max_pool1d(X1, v)),
+]
+
+
+@pytest.mark.parametrize(
+    ("function", "parameter", "value", "call"),
+    NOT_INTS,
+    ids=[f"{f}-{p}-{v!r}" for f, p, v, _ in NOT_INTS],
+)
+def test_a_size_that_is_not_an_int_raises_a_type_error_naming_it(function, parameter, value, call):
+    # a bool is an int to Python, never a size
+    with pytest.raises(TypeError) as info:
+        call(value)
+    assert str(info.value).startswith(f"{function}: {parameter} must be an int")
+    assert str(info.value).endswith(f", not {value!r}")
+
+
+BAD_SIZES = [
+    ("stride must be at least 1, not -2", lambda: convolution.conv1d(X1, W2[..., 0], stride=-2)),
+    (
+        "padding must be at least 0, not (0, -1)",
+        lambda: convolution.conv2d(X2, W2, padding=(0, -1)),
+    ),
+    ("dilation must be at least 1, not 0", lambda: convolution.max_pool2d(X2, 2, dilation=0)),
+    ("kernel_size must be at least 1, not 0", lambda: convolution.avg_pool2d(X2, 0)),
+    ("groups must be at least 1, not 0", lambda: convolution.conv2d(X2, W2, groups=0)),
+    (
+        "stride must be an int or 2 ints, not (1, 1, 1)",
+        lambda: convolution.conv2d(X2, W2, stride=(1, 1, 1)),
+    ),
+]
+
+
+@pytest.mark.parametrize(("message", "call"), BAD_SIZES, ids=[m for m, _ in BAD_SIZES])
+def test_a_size_out_of_range_raises_a_value_error_naming_it(message, call):
+    with pytest.raises(ValueError, match=re.escape(message)):
         call()
 
 
