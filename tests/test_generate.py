@@ -5,6 +5,7 @@ import functools
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -274,6 +275,32 @@ def test_window_check_runs_the_max_pool_on_minus_infinity_with_padding(monkeypat
     source = (ROOT / "generated" / "windows.py").read_text()
     with pytest.raises(CheckError, match=r"^max_pool: d/dx .*padding=\(1,\).*inputs='-inf'"):
         verify_linear.check_windows(source)
+
+
+@pytest.mark.parametrize(
+    ("spec", "shapes", "says"),
+    [
+        ("i...,i...->i...", [(2, 3), (2,)], r"the vjps raise ValueError"),
+        ("j...k,lj...->lk...", [(3, 4), (5, 3, 3)], r"operand 0: <Ax, y> = "),  # silently
+    ],
+)
+def test_contraction_check_catches_an_ellipsis_gradient_left_to_the_engine(
+    monkeypatch, spec, shapes, says
+):
+    # the einsum rule as it once was: each operand's gradient keeps the broadcast
+    # ellipsis (3,), moved into the operand's place, and the engine's unbroadcast, which
+    # sums leading axes, is left to reduce it: it fails, or sums the wrong axis
+    from symgrad import einsum_spec
+
+    unsummed = types.SimpleNamespace(sum_to=lambda grad, shape: grad)
+    monkeypatch.setattr(einsum_spec, "index_maps", unsummed)
+    monkeypatch.setattr(einsum_spec, "_ellipsis_shape", lambda term, shape: (3,))
+    monkeypatch.setattr(verify_linear, "EINSUM_CHECKS", ((spec, shapes),))
+    with pytest.raises(CheckError, match=rf"^einsum: {says}"):
+        verify_linear.check_contractions(
+            (ROOT / "generated" / "contractions.py").read_text(),
+            (ROOT / "generated" / "unbroadcast.py").read_text(),
+        )
 
 
 def test_runtime_imports_neither_sympy_nor_jinja():
