@@ -1,6 +1,7 @@
 """The generator itself: checked-in output is current and deterministic, and a rule that
 fails a check stops generation, naming the op, the input and the point, writing nothing."""
 
+import dataclasses
 import functools
 import os
 import subprocess
@@ -22,6 +23,7 @@ from symgrad.codegen.verify.loading import load_one
 from symgrad.codegen.verify.policy import CheckError
 from symgrad.codegen.verify.reductions import verify_reduction
 from symgrad.ops.elementwise import OPS
+from symgrad.ops.reductions import REDUCTIONS, ddof
 from symgrad.ops.spec import Elementwise, Kink
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -301,6 +303,31 @@ def test_contraction_check_catches_an_ellipsis_gradient_left_to_the_engine(
             (ROOT / "generated" / "contractions.py").read_text(),
             (ROOT / "generated" / "unbroadcast.py").read_text(),
         )
+
+
+REDUCTION_ROWS = {r.name: r for r in REDUCTIONS}
+
+
+def test_reduction_check_holds_var_at_no_degrees_of_freedom():
+    # var's divisor n - ddof not clamped at 0 as the forward's is: at ddof = 4 > n = 3 the
+    # gradient comes out finite (-2*(x - mean)), not the declared +-inf and nan
+    k = sympy.Symbol("k", integer=True)
+
+    def unclamped(x, o, r, n):
+        squares = sympy.Sum(x[o, r] ** 2, (r, 0, n - 1))
+        return (squares - sympy.Sum(x[o, k], (k, 0, n - 1)) ** 2 / n) / (n - ddof)
+
+    row = dataclasses.replace(REDUCTION_ROWS["var"], forward=unclamped)
+    with pytest.raises(CheckError, match=r"^var: d/dx gives .*ddof=4\)"):
+        generate.derive_reductions((row,))
+
+
+def test_reduction_check_refuses_a_backward_that_warns_where_its_forward_does_not(monkeypatch):
+    # std's rule (right at constant data: 0) run without silencing the branch it does not
+    # take (0/0 there): NumPy's std of constant data does not warn, so its backward must not
+    monkeypatch.setattr(render, "QUIET", "numpy.errstate()")
+    with pytest.raises(CheckError, match=r"^std: d/dx warns .*its forward not at \(x=\[\[3.0"):
+        generate.derive_reductions((REDUCTION_ROWS["std"],))
 
 
 def test_runtime_imports_neither_sympy_nor_jinja():
