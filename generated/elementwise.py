@@ -506,6 +506,7 @@ class ClipBackward(BackwardFcn):
     saves_inputs = True
     saves_out = False
     fresh_grads = (0,)
+    value_params = True
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -1180,6 +1181,7 @@ class LeakyReluBackward(BackwardFcn):
     saves_inputs = True
     saves_out = False
     fresh_grads = (0,)
+    value_params = True
 
     def calculate_grads(self, grad, children, out, needs):
         x, = children
@@ -1206,6 +1208,7 @@ class EluBackward(BackwardFcn):
     saves_inputs = True
     saves_out = False
     fresh_grads = (0,)
+    value_params = True
 
     def calculate_grads(self, grad, children, out, needs):
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):

@@ -277,12 +277,12 @@ def mean(x, axis=None, keepdims=False):
 
 
 def var(x, axis=None, keepdims=False, ddof=0):
-    """var along axis (None: all axes), keepdims as NumPy has it: out = (Sum(x[o, r2]**2, (r2, 0, n - 1)) - Sum(x[o, k], (k, 0, n - 1))**2/n)/(-ddof + n)"""
+    """var along axis (None: all axes), keepdims as NumPy has it: out = (Sum(x[o, r2]**2, (r2, 0, n - 1)) - Sum(x[o, k], (k, 0, n - 1))**2/n)/Max(0, -ddof + n)"""
     return apply(reductions.VarBackward, (x,), (axis, keepdims, ddof))
 
 
 def std(x, axis=None, keepdims=False, ddof=0):
-    """std along axis (None: all axes), keepdims as NumPy has it: out = sqrt((Sum(x[o, r2]**2, (r2, 0, n - 1)) - Sum(x[o, k], (k, 0, n - 1))**2/n)/(-ddof + n))"""
+    """std along axis (None: all axes), keepdims as NumPy has it: out = sqrt((Sum(x[o, r2]**2, (r2, 0, n - 1)) - Sum(x[o, k], (k, 0, n - 1))**2/n)/Max(0, -ddof + n))"""
     return apply(reductions.StdBackward, (x,), (axis, keepdims, ddof))
 
 

@@ -83,13 +83,13 @@ class MeanBackward(BackwardFcn):
 
 # ---- var -----------------------------------------------------------------------------
 def var(x, axis, keepdims, ddof):
-    """var of a NumPy array: out = (Sum(x[o, r2]**2, (r2, 0, n - 1)) - Sum(x[o, k], (k, 0, n - 1))**2/n)/(-ddof + n)"""
+    """var of a NumPy array: out = (Sum(x[o, r2]**2, (r2, 0, n - 1)) - Sum(x[o, k], (k, 0, n - 1))**2/n)/Max(0, -ddof + n)"""
     return numpy.var(x, axis=axis, keepdims=keepdims, ddof=ddof)
 
 
 class VarBackward(BackwardFcn):
-    """var: out = (Sum(x[o, r2]**2, (r2, 0, n - 1)) - Sum(x[o, k], (k, 0, n - 1))**2/n)/(-ddof + n)
-    x_bar[o, r] = (2*x[o, r] - 2*Sum(x[o, k], (k, 0, n - 1))/n)*grad[o]/(-ddof + n)
+    """var: out = (Sum(x[o, r2]**2, (r2, 0, n - 1)) - Sum(x[o, k], (k, 0, n - 1))**2/n)/Max(0, -ddof + n)
+    x_bar[o, r] = (2*x[o, r] - 2*Sum(x[o, k], (k, 0, n - 1))/n)*grad[o]/Max(0, -ddof + n)
     """
 
     __slots__ = ()
@@ -106,18 +106,18 @@ class VarBackward(BackwardFcn):
         axes = tuple(range(x.ndim)) if axis is None else axis
         grad_kept = grad if keepdims else kept(grad, axes, x.ndim)
         n = count(x.shape, axes)
-        return (shaped(grad_kept*(2*x - 2*x.sum(axis=axes, keepdims=True)/n)/(-ddof + n), x.shape),)
+        return (shaped(grad_kept*(2*x - 2*x.sum(axis=axes, keepdims=True)/n)/numpy.maximum(-ddof + n, 0), x.shape),)
 
 
 # ---- std -----------------------------------------------------------------------------
 def std(x, axis, keepdims, ddof):
-    """std of a NumPy array: out = sqrt((Sum(x[o, r2]**2, (r2, 0, n - 1)) - Sum(x[o, k], (k, 0, n - 1))**2/n)/(-ddof + n))"""
+    """std of a NumPy array: out = sqrt((Sum(x[o, r2]**2, (r2, 0, n - 1)) - Sum(x[o, k], (k, 0, n - 1))**2/n)/Max(0, -ddof + n))"""
     return numpy.std(x, axis=axis, keepdims=keepdims, ddof=ddof)
 
 
 class StdBackward(BackwardFcn):
-    """std: out = sqrt((Sum(x[o, r2]**2, (r2, 0, n - 1)) - Sum(x[o, k], (k, 0, n - 1))**2/n)/(-ddof + n))
-    x_bar[o, r] = (n*grad[o]*x[o, r] - grad[o]*Sum(x[o, k], (k, 0, n - 1)))/(-ddof*n*out[o] + n**2*out[o])
+    """std: out = sqrt((Sum(x[o, r2]**2, (r2, 0, n - 1)) - Sum(x[o, k], (k, 0, n - 1))**2/n)/Max(0, -ddof + n))
+    x_bar[o, r] = (n*grad[o]*x[o, r] - grad[o]*Sum(x[o, k], (k, 0, n - 1)))/(n*out[o]*Max(0, -ddof + n))
     """
 
     __slots__ = ()
@@ -136,7 +136,7 @@ class StdBackward(BackwardFcn):
         out_kept = out if keepdims else kept(out, axes, x.ndim)
         n = count(x.shape, axes)
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):  # see the module's docstring
-            return (shaped(numpy.where((out_kept == 0), 0, (grad_kept*x*n - grad_kept*x.sum(axis=axes, keepdims=True))/(-ddof*n*out_kept + n**2*out_kept)), x.shape),)
+            return (shaped(numpy.where((out_kept == 0), 0, (grad_kept*x*n - grad_kept*x.sum(axis=axes, keepdims=True))/(n*out_kept*numpy.maximum(-ddof + n, 0))), x.shape),)
 
 
 # ---- prod ----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ each window. The vjps compose too: the contraction's derived by the einsum rule,
 mean's by the reduction rule, the selection's as its transpose, then the gather's
 transpose (a scatter-add, one strided slice per kernel offset). Checked by the
 dot-product test over a grid of strides, paddings, dilations and groups, in both
-layouts, on inputs with and without ties.
+layouts, on random inputs, inputs with ties and (the max pool) -inf inputs.
 
 These rules run on arrays; differentiating them again (create_graph) is not supported.
 """
@@ -26,6 +26,7 @@ from symgrad.window_maps import (
     out_length,
     pad,
     shared_parts,
+    ungrouped,
     window_parts,
     windows,
     windows_adjoint,
@@ -65,7 +66,7 @@ def convolution_saving(x, w, b, stride, padding, dilation, groups, batch_inner=N
     )
     if b is not None:
         out = add_term(out, grouped(b, groups, 0), x.ndim - 2)
-    return out.reshape(out.shape[0], -1, *out.shape[3:]), (window, batch_inner)
+    return ungrouped(out), (window, batch_inner)
 
 
 class ConvolutionBackward(BackwardFcn):
@@ -101,8 +102,7 @@ class ConvolutionBackward(BackwardFcn):
             grad_window, _, _ = einsum_spec.contract_keeping(
                 window_spec, grad, grouped(w, groups, 0), scatter_layout if batch_inner else None
             )
-            grad_window = grad_window.reshape(x.shape[0], -1, *grad_window.shape[3:])
-            parts = window_parts(grad_window, x.ndim - 2)
+            parts = window_parts(ungrouped(grad_window), x.ndim - 2)
             grad_x = windows_adjoint(parts, x.shape, w.shape[2:], stride, padding, dilation)
             if batch_inner:
                 grad_x = layout.in_layout_of(x, grad_x)
@@ -151,7 +151,7 @@ def max_pool(x, kernel, stride, padding, dilation):
 
 class MaxPoolBackward(BackwardFcn):
     """max_pool: out[n, c, s] = the max of x_padded[n, c, s*stride + k*dilation] over k
-    grad_x = windows_adjoint(grad at the first maximum of each window, 0 elsewhere)
+    grad_x = windows_adjoint(grad at the first maximum of x in each window, 0 elsewhere)
     """
 
     __slots__ = ()

@@ -4,7 +4,8 @@ For ``out = einsum("A,B,...->O", operands)``, the vector-Jacobian product for op
 is the einsum of the output's gradient with the other operands into j's letters:
 letters that only j has were summed away by the forward, so the gradient is broadcast
 along them; letters that j repeats ("ii") were read through a diagonal, so the gradient
-is written back through that diagonal. The generator uses this to derive the fixed
+is written back through that diagonal; j's ellipsis, broadcast against the others', is
+summed back to its own axes. The generator uses this to derive the fixed
 contractions (matmul); ``sg.einsum`` uses it at run time for any spec.
 
 A spec is kept as a list of input terms and an output term; a term is a string of
@@ -12,6 +13,8 @@ letters in which ``*`` stands for NumPy's ``...``.
 """
 
 import numpy
+
+from symgrad import index_maps
 
 ELLIPSIS = "*"
 
@@ -53,21 +56,26 @@ def vjp_plan(inputs, output, place):
     others = [t for k, t in enumerate(inputs) if k != place]
     available = set(output).union(*others)
     kept = "".join(c for c in letters if c in available)
-    # Batch axes stay in front; where this operand has none, the engine's unbroadcast
-    # sums them away.
+    # Batch axes stay in front, as broadcast among all the operands: vjp() sums them back
+    # to this operand's own (a matmul rendered from this spec, its ellipses leading every
+    # term, leaves that to the engine's unbroadcast).
     batch = ELLIPSIS if ELLIPSIS in output + "".join(others) + term else ""
     return numpy_spec([output, *others], batch + kept), kept, letters
 
 
 def vjp(grad, operands, inputs, output, place):
-    """The gradient of operand ``place``. Its batch axes are those of the output (the
-    engine's unbroadcast reduces them to the operand's own)."""
+    """The gradient of operand ``place``, of its shape."""
     spec, kept, letters = vjp_plan(inputs, output, place)
     others = [op for k, op in enumerate(operands) if k != place]
     value = numpy.einsum(spec, grad, *others, optimize=len(others) > 1)
     term, shape = inputs[place], numpy.shape(operands[place])
     sizes = _letter_sizes(term, shape)
-    batch = value.shape[: value.ndim - len(kept)]
+    # The batch axes come first, as the operands' ellipses broadcast together (aligned
+    # at their ends, as NumPy's); this operand's own were broadcast to them, so its
+    # gradient is summed back to its own: that broadcast's transpose. (Not the engine's
+    # unbroadcast: the ellipsis need not lead the operand's axes.)
+    batch = _ellipsis_shape(term, shape)
+    value = index_maps.sum_to(value, (*batch, *(sizes[c] for c in kept)))
     if kept != letters:  # letters only this operand has: broadcast along them
         for position, letter in enumerate(letters):
             if letter not in kept:
@@ -82,6 +90,15 @@ def vjp(grad, operands, inputs, output, place):
         start = term.index(ELLIPSIS)
         value = numpy.moveaxis(value, range(len(batch)), range(start, start + len(batch)))
     return value
+
+
+def _ellipsis_shape(term, shape):
+    """The sizes of the axes the ellipsis of ``term`` stands for in an operand of
+    ``shape`` (none if it has no ellipsis)."""
+    if ELLIPSIS not in term:
+        return ()
+    start = term.index(ELLIPSIS)
+    return tuple(shape[start : start + len(shape) - len(term) + 1])
 
 
 def _letter_sizes(term, shape):

@@ -93,6 +93,9 @@ class BackwardFcn:
     # The engine may sum into such an array in place, or hand it out as a leaf's ``.grad``
     # without a copy; it copies what is not declared here, so the default is always safe.
     fresh_grads = ()
+    # Whether the params are values in the op's arithmetic (clip's bounds, elu's alpha),
+    # which apply checks as it checks constant inputs, not axes, shapes or indices.
+    value_params = False
 
     def __init__(self, inputs, children, out, params, needs, saved=None):
         self.inputs = inputs  # the input Tensors (or constants), for the graph walk

@@ -14,6 +14,10 @@ from symgrad.grad_mode import is_grad_enabled
 from symgrad.saved import frozen
 
 FLOAT_KINDS = "f"
+# What a tensor, or a constant in an op, may hold: booleans, integers and floats. No rule
+# is derived for complex numbers, and NumPy would carry them through an op silently (a
+# complex result); object arrays fail deep inside an op, or turn None into nan.
+DATA_KINDS = "biuf"
 
 
 class Tensor:
@@ -37,7 +41,12 @@ class Tensor:
 
     def __init__(self, data, dtype=None, requires_grad=False):
         # Copy: the tensor never aliases (so never mutates) the caller's array.
-        self.data = numpy.array(data, dtype=dtype)
+        data = numpy.array(data, dtype=dtype)
+        if data.dtype.kind not in DATA_KINDS:
+            raise TypeError(
+                f"tensor: dtype {data.dtype} is not supported (booleans, integers and floats)"
+            )
+        self.data = data
         self._grad = None
         self.grad_fn = None
         self._requires_grad = False
@@ -231,13 +240,18 @@ class Tensor:
         try:
             ufunc(self.data, _data(other), out=self.data, casting="same_kind")
         except (ValueError, TypeError) as error:
-            raise type(error)(f"{symbol}: {error} (a tensor of shape {self.shape})") from None
+            # NOTE: the base class: NumPy's own subclasses take other arguments
+            kind = TypeError if isinstance(error, TypeError) else ValueError
+            raise kind(f"{symbol}: {error} (a tensor of shape {self.shape})") from None
         note_changed(self)
         return self
 
     def _records(self, what, other):
         """Whether a change in place is recorded in the graph: grad mode is on and a
-        gradient is involved. A leaf that requires grad is never changed so."""
+        gradient is involved. A leaf that requires grad is never changed so, and a
+        constant must hold real numbers."""
+        if not isinstance(other, Tensor):
+            check_constant(what, other)
         involved = self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
         if not involved or not is_grad_enabled():
             return False
@@ -520,9 +534,15 @@ def apply(fcn, inputs, params=()):
             if type(x) in _SEQUENCES and holds_tensor(x):
                 # a (nested) list of tensors: stacked into one, its graph kept
                 return apply(fcn, tuple(stacked(i) for i in inputs), params)
+            if x is not None and type(x) not in _NUMBERS:  # (None: a convolution's bias)
+                check_constant(fcn.name, x)
             datas.append(x)
             needs.append(False)
             constants = True
+    if fcn.value_params:
+        for value in params:
+            if type(value) not in _NUMBERS:
+                check_constant(fcn.name, value, "a parameter")
     saved = None
     try:
         if fcn.forward_saving is None:
@@ -571,6 +591,10 @@ def apply_binary(fcn, a, b):
     a_is_tensor, b_is_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
     x = a.data if a_is_tensor else a
     y = b.data if b_is_tensor else b
+    if not (a_is_tensor or type(x) in _NUMBERS):
+        check_constant(fcn.name, x)
+    if not (b_is_tensor or type(y) in _NUMBERS):
+        check_constant(fcn.name, y)
     try:
         out = fcn.forward(x, y)
     except ValueError as error:
@@ -589,6 +613,21 @@ def apply_binary(fcn, a, b):
 
 
 _NUMBERS = frozenset((float, int, bool))
+
+
+def check_constant(name, value, what="an input"):
+    """Refuse a constant (an array, a list, a NumPy or complex number) of a dtype outside
+    DATA_KINDS, naming the op ``name`` and the dtype, before anything runs."""
+    dtype = getattr(value, "dtype", None)
+    if not isinstance(dtype, numpy.dtype):
+        try:
+            dtype = numpy.asarray(value).dtype
+        except ValueError:  # a ragged list: the op itself says what is wrong with it
+            return
+    if dtype.kind not in DATA_KINDS:
+        raise TypeError(
+            f"{name}: {what} of dtype {dtype}; symgrad's ops take booleans, integers and floats"
+        )
 
 
 def _kept(fcn, constant):
@@ -629,6 +668,7 @@ def backward_seed(root, grad, create_graph):
         # NOTE: not numpy.ones, a Python function (empty + copyto): two C calls instead
         grad = numpy.array(1, dtype=root.data.dtype).reshape(root.data.shape)
     elif not (create_graph and isinstance(grad, Tensor)):  # (such a tensor is kept as is)
+        check_constant("backward", _data(grad))  # before a cast drops an imaginary part
         grad = numpy.asarray(_data(grad), dtype=root.data.dtype).view()
         grad.flags.writeable = False
     if grad.shape != root.shape:

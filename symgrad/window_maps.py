@@ -9,7 +9,7 @@ kernel offset, never a loop over pixels. A window is then contracted (an einsum,
 vjps the einsum rule derives), averaged (``offset_sum`` over the count; the transpose
 shares the gradient among the offsets) or reduced to its first maximum
 (``offset_max``; the transpose of the selection, ``first_max_parts``, gives each
-window's gradient to its first maximum alone, ties included).
+window's gradient to its first maximum alone, ties included, never to the padding).
 """
 
 import functools
@@ -168,7 +168,13 @@ def add_term(out, term, rank):
 
 def grouped(a, groups, axis=1):
     """``a`` with axis ``axis`` split into (groups, size // groups)."""
-    return a.reshape(*a.shape[:axis], groups, -1, *a.shape[axis + 1 :])
+    # NOTE: sizes, not -1: NumPy cannot infer a -1 in an empty array (a zero batch)
+    return a.reshape(*a.shape[:axis], groups, a.shape[axis] // groups, *a.shape[axis + 1 :])
+
+
+def ungrouped(a):
+    """``a`` with axes 1 and 2 (groups, size in group) merged again: grouped()'s inverse."""
+    return a.reshape(a.shape[0], a.shape[1] * a.shape[2], *a.shape[3:])
 
 
 # ---- reductions over the kernel offsets, and their transposes -------------------------
@@ -212,10 +218,13 @@ def shared_parts(share, grad):
 
 
 def first_max_parts(grad, window, out, rank):
-    """The transpose of selecting each window's first maximum (``out``), as Parts:
-    walking the offsets in order, each window's gradient goes to the first element
-    equal to its maximum; every window has its maximum, so the last offset takes the
-    windows still unclaimed. windows_adjoint asks for the offsets in order."""
+    """The transpose of selecting each window's first maximum (``out``) among the
+    elements read from the input, as Parts: walking the offsets in order, each window's
+    gradient goes to the first element equal to its maximum. Only the positions ``part``
+    that read the input at an offset may claim their window there, so the padding (-inf)
+    is never selected, even where the input's maximum is -inf too (PyTorch's convention);
+    every window reads the input (padding is at most half a kernel), so the last offset
+    takes the windows still unclaimed. windows_adjoint asks for the offsets in order."""
     elements = dict(offsets(window, rank))
     last = next(reversed(elements))
     # NOTE: the masks, and out they are compared with, in grad's layout: a pass over two
@@ -228,11 +237,12 @@ def first_max_parts(grad, window, out, rank):
 
     def grad_at(offset, part, into):
         part = (..., *part)
+        claims, left = first[part], unclaimed[part]
         if offset == last:
-            return numpy.multiply(grad[part], unclaimed[part], out=into)
-        numpy.equal(elements[offset], out, out=first)
-        numpy.logical_and(first, unclaimed, out=first)
-        numpy.logical_xor(unclaimed, first, out=unclaimed)
-        return numpy.multiply(grad[part], first[part], out=into)
+            return numpy.multiply(grad[part], left, out=into)
+        numpy.equal(elements[offset][part], out[part], out=claims)
+        numpy.logical_and(claims, left, out=claims)
+        numpy.logical_xor(left, claims, out=left)
+        return numpy.multiply(grad[part], claims, out=into)
 
     return Parts(grad_at, grad)

@@ -1,10 +1,12 @@
 """The generator itself: checked-in output is current and deterministic, and a rule that
 fails a check stops generation, naming the op, the input and the point, writing nothing."""
 
+import dataclasses
 import functools
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ from symgrad.codegen.verify.loading import load_one
 from symgrad.codegen.verify.policy import CheckError
 from symgrad.codegen.verify.reductions import verify_reduction
 from symgrad.ops.elementwise import OPS
+from symgrad.ops.reductions import REDUCTIONS, ddof
 from symgrad.ops.spec import Elementwise, Kink
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -236,6 +239,95 @@ def test_unbroadcast_check_catches_a_wrong_adjoint():
     )
     with pytest.raises(CheckError, match="unbroadcast"):
         verify_linear.check_unbroadcast(wrong)
+
+
+def test_window_check_runs_the_window_ops_on_empty_arrays(monkeypatch):
+    # grouping that lets NumPy infer a size (-1), which it cannot in an empty array: the
+    # checks reach a zero batch, and stop generation naming the op and the point
+    from symgrad import window_maps
+
+    def inferring(a, groups, axis=1):
+        return a.reshape(*a.shape[:axis], groups, -1, *a.shape[axis + 1 :])
+
+    monkeypatch.setattr(window_maps, "grouped", inferring)
+    source = (ROOT / "generated" / "windows.py").read_text()
+    with pytest.raises(
+        CheckError, match=r"^convolution: raises ValueError.* at \(rank=1, .*batch=0"
+    ):
+        verify_linear.check_windows(source)
+
+
+def test_window_check_runs_the_max_pool_on_minus_infinity_with_padding(monkeypatch):
+    # the first maximum sought in the whole padded window: where x is -inf, the padding
+    # (-inf too) comes first in the border windows and takes their gradient
+    from symgrad import window_maps
+
+    def padding_too(grad, window, out, rank):
+        elements = dict(window_maps.offsets(window, rank))
+        unclaimed = np.ones_like(grad, dtype=bool)
+
+        def grad_at(offset, part, into):
+            first = (elements[offset] == out) & unclaimed
+            unclaimed[...] ^= first
+            return np.multiply(grad[(..., *part)], first[(..., *part)], out=into)
+
+        return window_maps.Parts(grad_at, grad)
+
+    monkeypatch.setattr(window_maps, "first_max_parts", padding_too)
+    source = (ROOT / "generated" / "windows.py").read_text()
+    with pytest.raises(CheckError, match=r"^max_pool: d/dx .*padding=\(1,\).*inputs='-inf'"):
+        verify_linear.check_windows(source)
+
+
+@pytest.mark.parametrize(
+    ("spec", "shapes", "says"),
+    [
+        ("i...,i...->i...", [(2, 3), (2,)], r"the vjps raise ValueError"),
+        ("j...k,lj...->lk...", [(3, 4), (5, 3, 3)], r"operand 0: <Ax, y> = "),  # silently
+    ],
+)
+def test_contraction_check_catches_an_ellipsis_gradient_left_to_the_engine(
+    monkeypatch, spec, shapes, says
+):
+    # the einsum rule as it once was: each operand's gradient keeps the broadcast
+    # ellipsis (3,), moved into the operand's place, and the engine's unbroadcast, which
+    # sums leading axes, is left to reduce it: it fails, or sums the wrong axis
+    from symgrad import einsum_spec
+
+    unsummed = types.SimpleNamespace(sum_to=lambda grad, shape: grad)
+    monkeypatch.setattr(einsum_spec, "index_maps", unsummed)
+    monkeypatch.setattr(einsum_spec, "_ellipsis_shape", lambda term, shape: (3,))
+    monkeypatch.setattr(verify_linear, "EINSUM_CHECKS", ((spec, shapes),))
+    with pytest.raises(CheckError, match=rf"^einsum: {says}"):
+        verify_linear.check_contractions(
+            (ROOT / "generated" / "contractions.py").read_text(),
+            (ROOT / "generated" / "unbroadcast.py").read_text(),
+        )
+
+
+REDUCTION_ROWS = {r.name: r for r in REDUCTIONS}
+
+
+def test_reduction_check_holds_var_at_no_degrees_of_freedom():
+    # var's divisor n - ddof not clamped at 0 as the forward's is: at ddof = 4 > n = 3 the
+    # gradient comes out finite (-2*(x - mean)), not the declared +-inf and nan
+    k = sympy.Symbol("k", integer=True)
+
+    def unclamped(x, o, r, n):
+        squares = sympy.Sum(x[o, r] ** 2, (r, 0, n - 1))
+        return (squares - sympy.Sum(x[o, k], (k, 0, n - 1)) ** 2 / n) / (n - ddof)
+
+    row = dataclasses.replace(REDUCTION_ROWS["var"], forward=unclamped)
+    with pytest.raises(CheckError, match=r"^var: d/dx gives .*ddof=4\)"):
+        generate.derive_reductions((row,))
+
+
+def test_reduction_check_refuses_a_backward_that_warns_where_its_forward_does_not(monkeypatch):
+    # std's rule (right at constant data: 0) run without silencing the branch it does not
+    # take (0/0 there): NumPy's std of constant data does not warn, so its backward must not
+    monkeypatch.setattr(render, "QUIET", "numpy.errstate()")
+    with pytest.raises(CheckError, match=r"^std: d/dx warns .*its forward not at \(x=\[\[3.0"):
+        generate.derive_reductions((REDUCTION_ROWS["std"],))
 
 
 def test_runtime_imports_neither_sympy_nor_jinja():

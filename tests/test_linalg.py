@@ -128,6 +128,44 @@ def test_einsum_interleaved_form(sublists):
     )
 
 
+# "..." anywhere in a term, the operands' ellipses broadcast against each other as NumPy
+# does (aligned at their ends): empty, of other lengths, of size 1 against larger sizes.
+# An operand's gradient sums its broadcast ellipsis back inside its own axes.
+ELLIPSIS_EINSUMS = [
+    ("i...,i...->i...", (2, 3), (2,)),  # an empty ellipsis against (3,), not leading
+    ("j...k,lj...->lk...", (3, 4), (5, 3)),  # both empty
+    ("j...k,lj...->lk...", (3, 4), (5, 3, 2)),
+    ("j...k,lj...->lk...", (3, 4), (5, 3, 3)),  # the ellipsis as long as j: summing j fits
+    ("j...k,lj...->lk...", (3, 2, 4), (5, 3)),
+    ("j...k,lj...->lk...", (3, 1, 4), (5, 3, 2)),  # size 1 against 2
+    ("j...k,lj...->lk...", (3, 2, 1, 4), (5, 3, 3)),  # (2, 1) against (3,)
+    ("...ij,...jk->...ik", (2, 1, 2, 3), (4, 3, 2)),
+    ("a...b,...b->...a", (2, 4, 1, 3), (5, 3)),  # (4, 1) against (5,)
+    ("i...j,j...->...i", (2, 1, 3), (3, 4)),
+    ("i...,i...", (2, 3), (2, 1)),  # implicit output
+    ("...,...->...", (2, 1), (3,)),
+    ("...i,i...->...", (2, 3), (3,)),  # summed over i
+    ("ii...->i...", (3, 3, 2)),  # a diagonal
+    ("i...i->...", (3, 2, 3)),
+    ("i...->...i", (2, 1, 3)),
+    ("i...,...j,ij->...", (2, 3), (1, 4), (2, 4)),  # three operands, (3,) against (1,)
+]
+
+
+@pytest.mark.parametrize(
+    ("spec", "shapes"),
+    [(e[0], e[1:]) for e in ELLIPSIS_EINSUMS],
+    ids=[f"{e[0]}-{e[1:]}" for e in ELLIPSIS_EINSUMS],
+)
+def test_einsum_with_broadcast_ellipses(spec, shapes):
+    arrays = [rng.standard_normal(shape) for shape in shapes]
+    got = sg.einsum(spec, *[sg.tensor(a) for a in arrays])
+    np.testing.assert_allclose(got.data, np.einsum(spec, *arrays), rtol=1e-12, atol=1e-12)
+    # against central finite differences, for a random cotangent
+    tensors = [sg.tensor(a, requires_grad=True) for a in arrays]
+    assert sg.gradcheck(lambda *ops: sg.einsum(spec, *ops), tensors, atol=1e-7, rtol=1e-6)
+
+
 def test_matmul_bad_shapes_name_them():
     with pytest.raises(ValueError, match=r"matmul: .*\(2, 3\).*\(4, 5\)"):
         sg.tensor(np.ones((2, 3))) @ sg.tensor(np.ones((4, 5)))

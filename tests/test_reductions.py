@@ -147,6 +147,37 @@ def test_constant_data_has_gradient_zero(name):
     np.testing.assert_array_equal(x.grad, np.zeros((2, 4)))
 
 
+NO_FREEDOM_GRADIENTS = {
+    # 2*(x - mean)/0 * grad, grad = -2: -inf where x is above the mean, nan where it is
+    # the mean (all of a constant row)
+    "var": {(1.0, 2.0, 4.0): [np.inf, np.inf, -np.inf], (3.0, 3.0, 3.0): [np.nan] * 3},
+    # grad/(2 std) (0, std being inf) times var's: nan; on a constant row std is 0/0,
+    # nan, so its convention (gradient 0 where std is 0) does not apply either
+    "std": {(1.0, 2.0, 4.0): [np.nan] * 3, (3.0, 3.0, 3.0): [np.nan] * 3},
+}
+
+
+@pytest.mark.parametrize("row", [(1.0, 2.0, 4.0), (3.0, 3.0, 3.0)], ids=["varied", "constant"])
+@pytest.mark.parametrize("axis", [None, 0])
+@pytest.mark.parametrize("ddof", [3, 4])
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_no_degrees_of_freedom_give_numpys_value_and_pytorchs_gradient(name, ddof, axis, row):
+    # ddof >= n: the value is NumPy's (inf, or nan for a constant row), the gradient
+    # PyTorch's for correction=ddof at ddof = n, the divisor clamped at 0 beyond, as the
+    # value's is. NumPy's forward warns (no degrees of freedom, a division by 0): the
+    # backward may warn with it (var's 2*(x - mean)/0), never alone (checked at generation)
+    x = sg.tensor(row, requires_grad=True)
+    with pytest.warns(RuntimeWarning, match="Degrees of freedom <= 0"):
+        out = getattr(sg, name)(x, axis=axis, ddof=ddof)
+        expected = getattr(np, name)(np.array(row), axis=axis, ddof=ddof)
+    np.testing.assert_array_equal(out.data, expected)
+    assert np.isinf(expected) if row[0] != row[1] else np.isnan(expected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out.backward(np.array(-2.0))
+    np.testing.assert_array_equal(x.grad, NO_FREEDOM_GRADIENTS[name][row])
+
+
 @pytest.mark.parametrize(("name", "extreme"), [("max", np.inf), ("min", -np.inf)])
 def test_an_infinite_extreme_takes_the_gradient(name, extreme):
     x = sg.tensor([[1.0, extreme, 2.0], [4.0, 5.0, -6.0]], requires_grad=True)

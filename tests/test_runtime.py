@@ -606,6 +606,88 @@ def test_shapes_that_do_not_broadcast_raise_naming_shapes_and_op(op, name, which
     assert name in message, message
 
 
+# Complex numbers and objects have no derived rule: NumPy would carry a complex number
+# through an op silently (a complex result), or fail inside it, or turn None into nan.
+NOT_REAL = {
+    "complex": np.array([1 + 1j, 2]),
+    "complex64": np.array([1, 2], dtype=np.complex64),
+    "object": np.array([None, 2.0]),
+    "object-floats": np.array([1.0, 2.0], dtype=object),
+}
+OPS_ON_A_CONSTANT = {
+    "multiply": lambda x, c: x * c,
+    "add": lambda x, c: c + x,
+    "subtract": lambda x, c: sg.subtract(x, c),
+    "maximum": lambda x, c: np.maximum(x, c),
+    "exp": lambda x, c: sg.exp(c) * x,
+    "clip": lambda x, c: sg.clip(x, c, 5.0),  # a parameter
+    "matmul": lambda x, c: x @ c,
+    "einsum": lambda x, c: sg.einsum("i,i->i", c, x),
+    "sum": lambda x, c: sg.sum(c) + x,
+    "mean": lambda x, c: sg.mean(c, axis=0) * x,
+    "where": lambda x, c: sg.where(np.array([True, False]), x, c),
+    "concatenate": lambda x, c: sg.concatenate([x, c]),
+    "mse_loss": lambda x, c: sg.nn.functional.mse_loss(x, c),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPS_ON_A_CONSTANT))
+@pytest.mark.parametrize("kind", sorted(NOT_REAL))
+def test_complex_and_object_constants_raise_naming_the_op_and_dtype(name, kind):
+    constant = NOT_REAL[kind]
+    kept = constant.copy()
+    x = sg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=rf"^{name}: an? \w+ of dtype {constant.dtype}"):
+        OPS_ON_A_CONSTANT[name](x, constant)
+    np.testing.assert_array_equal(constant, kept)
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("number", [1j, np.complex128(2), np.complex64(1j)])
+def test_complex_numbers_raise_naming_the_op(number):
+    x = sg.tensor([1.0, 2.0], requires_grad=True)
+    for op, name in [(lambda: x * number, "multiply"), (lambda: number - x, "subtract")]:
+        with pytest.raises(TypeError, match=rf"^{name}: an input of dtype complex"):
+            op()
+    with pytest.raises(TypeError, match=r"^leaky_relu: a parameter of dtype complex"):
+        sg.leaky_relu(x, negative_slope=number)
+
+
+@pytest.mark.parametrize(
+    "data", [[1 + 1j, 2.0], np.array([None, 1.0]), np.array([1.0], dtype=object), ["a"]]
+)
+def test_tensors_hold_only_booleans_integers_and_floats(data):
+    with pytest.raises(TypeError, match=r"^tensor: dtype \S+ is not supported"):
+        sg.tensor(data)
+
+
+def test_complex_and_object_values_in_place_raise_and_change_nothing():
+    t = sg.tensor([1.0, 2.0])
+    for change, what in [
+        (lambda: t.__iadd__(np.array([1j, 0])), r"\+="),
+        (lambda: t.__setitem__(slice(None), np.array([1j, 0])), r"t\[index\] = value"),
+        (lambda: t.__setitem__(slice(None), np.array([None, 0.0])), r"t\[index\] = value"),
+    ]:
+        with pytest.raises(TypeError, match=rf"^{what}: an input of dtype"):
+            change()
+    np.testing.assert_array_equal(t.data, [1.0, 2.0])
+
+
+def test_an_in_place_change_numpy_cannot_cast_raises_naming_it():
+    # NumPy's casting error is a TypeError subclass that cannot be made from a message
+    integers = sg.tensor([1, 2])
+    with pytest.raises(TypeError, match=r"^\+=: Cannot cast .* shape \(2,\)"):
+        integers += 0.5
+    np.testing.assert_array_equal(integers.data, [1, 2])
+
+
+def test_a_complex_seed_raises():
+    x = sg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"^backward: an input of dtype complex128"):
+        (x * 2.0).backward(np.array([1j, 1.0]))
+    assert x.grad is None
+
+
 def test_user_arrays_are_never_mutated():
     gen = rng()
     data = gen.standard_normal((2, 3))

@@ -2,6 +2,7 @@
 through the public functions, forward against direct loops, the first-maximum
 convention, and bad input."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +51,8 @@ def test_convolution_gradients(config, batch_inner, monkeypatch):
     monkeypatch.setattr(layout, "batch_inner_pays", lambda *args: batch_inner)
     rng = np.random.default_rng(0)
     rank, groups = config["rank"], config["groups"]
-    x = rng.standard_normal((2, 2 * groups, *config["size"]))
-    w = rng.standard_normal((3 * groups, 2, *config["kernel"]))
+    x = rng.standard_normal((config["batch"], config["channels"] * groups, *config["size"]))
+    w = rng.standard_normal((3 * groups, config["channels"], *config["kernel"]))
     b = rng.standard_normal(3 * groups)
 
     def f(x, w, b):
@@ -81,7 +82,7 @@ POOL_CASES = [
 def test_pool_gradients(kind, config):
     rng = np.random.default_rng(1)
     rank = config["rank"]
-    x = rng.standard_normal((2, 3, *config["size"]))
+    x = rng.standard_normal((config["batch"], config["channels"], *config["size"]))
     pool = getattr(convolution, f"{kind}_pool{rank}d")
     if kind == "max":
 
@@ -129,6 +130,82 @@ def test_max_pool_sends_the_gradient_to_the_first_maximum():
     x = sg.tensor([[[[1.0, 3.0, 3.0, 0.0], [3.0, 2.0, 0.0, 0.0]]]], requires_grad=True)
     convolution.max_pool2d(x, 2).sum().backward()
     np.testing.assert_array_equal(x.grad, [[[[0, 1, 1, 0], [0, 0, 0, 0]]]])
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_a_zero_batch_goes_through_a_convolution_as_in_pytorch(bias):
+    x = sg.tensor(np.ones((0, 1, 5, 5)), requires_grad=True)
+    w = sg.tensor(np.ones((2, 1, 3, 3)), requires_grad=True)
+    b = sg.tensor(np.ones(2), requires_grad=True) if bias else None
+    out = convolution.conv2d(x, w, b)
+    assert out.shape == (0, 2, 3, 3)
+    out.sum().backward()
+    assert x.grad.shape == (0, 1, 5, 5)
+    np.testing.assert_array_equal(w.grad, np.zeros((2, 1, 3, 3)))  # a sum over no sample
+    if bias:
+        np.testing.assert_array_equal(b.grad, np.zeros(2))
+
+
+@pytest.mark.parametrize(
+    ("pool", "shape", "out_shape"),
+    [
+        (convolution.max_pool2d, (0, 1, 4, 4), (0, 1, 3, 3)),
+        (convolution.avg_pool2d, (0, 1, 4, 4), (0, 1, 3, 3)),
+        (convolution.max_pool1d, (0, 2, 4), (0, 2, 3)),
+        (convolution.avg_pool1d, (0, 2, 4), (0, 2, 3)),
+    ],
+)
+def test_a_zero_batch_goes_through_a_pool(pool, shape, out_shape):
+    x = sg.tensor(np.ones(shape), requires_grad=True)
+    out = pool(x, 2, padding=1)
+    assert out.shape == out_shape
+    out.sum().backward()
+    assert x.grad.shape == shape
+
+
+def test_no_input_channels_give_the_bias():
+    # the empty sum over channels is 0, as einsum's (PyTorch instead gives no output
+    # channels, a shape its bias does not fit); the weight's gradient is as empty as it
+    x = sg.tensor(np.ones((2, 0, 5)), requires_grad=True)
+    w = sg.tensor(np.ones((3, 0, 2)), requires_grad=True)
+    b = sg.tensor(np.arange(3.0), requires_grad=True)
+    out = convolution.conv1d(x, w, b)
+    np.testing.assert_array_equal(out.data, np.broadcast_to(np.arange(3.0)[:, None], (2, 3, 4)))
+    out.sum().backward()
+    assert x.grad.shape == (2, 0, 5) and w.grad.shape == (3, 0, 2)
+    np.testing.assert_array_equal(b.grad, [8.0, 8.0, 8.0])
+
+
+def test_max_pool_never_sends_the_gradient_to_the_padding():
+    # each window holds one element of x and three of padding, all -inf: PyTorch's
+    # padding is never selected, so every element takes its window's gradient
+    a = sg.tensor(np.full((1, 1, 2, 2), -np.inf), requires_grad=True)
+    convolution.max_pool2d(a, 2, padding=1).sum().backward()
+    np.testing.assert_array_equal(a.grad, np.ones((1, 1, 2, 2)))
+
+
+def first_real_maximum_vjp(x, grad, kernel, padding):
+    """A loop over windows (stride 1): each window's gradient to its first maximum
+    among the elements of x, the padding skipped."""
+    n = x.shape[-1]
+    result = np.zeros_like(x)
+    for s in range(grad.shape[-1]):
+        inside = [i for i in range(s - padding, s - padding + kernel) if 0 <= i < n]
+        values = x[..., inside]
+        first = np.argmax(values == values.max(axis=-1, keepdims=True), axis=-1)
+        for index in np.ndindex(x.shape[:-1]):
+            result[(*index, inside[first[index]])] += grad[(*index, s)]
+    return result
+
+
+def test_max_pool_of_minus_infinities_and_numbers_with_padding():
+    rng = np.random.default_rng(4)
+    x = np.where(rng.random((2, 3, 9)) < 0.6, -np.inf, np.round(rng.standard_normal((2, 3, 9))))
+    a = sg.tensor(x, requires_grad=True)
+    out = convolution.max_pool1d(a, 4, stride=1, padding=2)
+    grad = rng.standard_normal(out.shape)
+    out.backward(grad)
+    np.testing.assert_allclose(a.grad, first_real_maximum_vjp(x, grad, 4, 2), rtol=1e-12)
 
 
 def test_avg_pool_counts_padded_zeros():
@@ -192,6 +269,61 @@ def test_bad_input_raises_a_value_error_naming_it(message, call):
         call()
 
 
+X2, W2, X1 = np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3)), np.ones((1, 2, 5))
+NOT_INTS = [
+    ("conv2d", "stride", 1.5, lambda v: convolution.conv2d(X2, W2, stride=v)),
+    ("conv2d", "stride", True, lambda v: convolution.conv2d(X2, W2, stride=v)),
+    ("conv2d", "stride", (1, 2.0), lambda v: convolution.conv2d(X2, W2, stride=v)),
+    ("conv2d", "padding", 0.0, lambda v: convolution.conv2d(X2, W2, padding=v)),
+    ("conv2d", "padding", (False, 1), lambda v: convolution.conv2d(X2, W2, padding=v)),
+    ("conv2d", "dilation", "2", lambda v: convolution.conv2d(X2, W2, dilation=v)),
+    ("conv2d", "groups", 1.0, lambda v: convolution.conv2d(X2, W2, groups=v)),
+    ("conv2d", "groups", True, lambda v: convolution.conv2d(X2, W2, groups=v)),
+    ("conv1d", "stride", 2.0, lambda v: convolution.conv1d(X1, W2[..., 0], stride=v)),
+    ("max_pool2d", "kernel_size", 2.0, lambda v: convolution.max_pool2d(X2, v)),
+    ("max_pool2d", "stride", 1.5, lambda v: convolution.max_pool2d(X2, 2, stride=v)),
+    ("max_pool2d", "dilation", True, lambda v: convolution.max_pool2d(X2, 2, dilation=v)),
+    ("avg_pool2d", "padding", 0.5, lambda v: convolution.avg_pool2d(X2, 2, padding=v)),
+    ("avg_pool1d", "kernel_size", (2.5,), lambda v: convolution.avg_pool1d(X1, v)),
+    ("max_pool1d", "kernel_size", None, lambda v: convolution.max_pool1d(X1, v)),
+]
+
+
+@pytest.mark.parametrize(
+    ("function", "parameter", "value", "call"),
+    NOT_INTS,
+    ids=[f"{f}-{p}-{v!r}" for f, p, v, _ in NOT_INTS],
+)
+def test_a_size_that_is_not_an_int_raises_a_type_error_naming_it(function, parameter, value, call):
+    # a bool is an int to Python, never a size
+    with pytest.raises(TypeError) as info:
+        call(value)
+    assert str(info.value).startswith(f"{function}: {parameter} must be an int")
+    assert str(info.value).endswith(f", not {value!r}")
+
+
+BAD_SIZES = [
+    ("stride must be at least 1, not -2", lambda: convolution.conv1d(X1, W2[..., 0], stride=-2)),
+    (
+        "padding must be at least 0, not (0, -1)",
+        lambda: convolution.conv2d(X2, W2, padding=(0, -1)),
+    ),
+    ("dilation must be at least 1, not 0", lambda: convolution.max_pool2d(X2, 2, dilation=0)),
+    ("kernel_size must be at least 1, not 0", lambda: convolution.avg_pool2d(X2, 0)),
+    ("groups must be at least 1, not 0", lambda: convolution.conv2d(X2, W2, groups=0)),
+    (
+        "stride must be an int or 2 ints, not (1, 1, 1)",
+        lambda: convolution.conv2d(X2, W2, stride=(1, 1, 1)),
+    ),
+]
+
+
+@pytest.mark.parametrize(("message", "call"), BAD_SIZES, ids=[m for m, _ in BAD_SIZES])
+def test_a_size_out_of_range_raises_a_value_error_naming_it(message, call):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call()
+
+
 # the checked-in rendering, which test_generate proves current
 WINDOWS_SOURCE = (Path(__file__).resolve().parents[1] / "generated" / "windows.py").read_text()
 
@@ -231,7 +363,7 @@ def test_window_check_rejects_a_max_pool_that_breaks_the_first_maximum_conventio
         return window_maps.Parts(grad_at, grad)
 
     monkeypatch.setattr(window_maps, "first_max_parts", every_maximum_parts)
-    with pytest.raises(CheckError, match=r"^max_pool: d/dx .* ties=True"):
+    with pytest.raises(CheckError, match=r"^max_pool: d/dx .* inputs='ties'"):
         check_windows(WINDOWS_SOURCE)
 
 

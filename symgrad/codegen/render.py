@@ -168,6 +168,7 @@ def elementwise_context(derived, op_functions):
         "saves_inputs": any(name in used for name in op.inputs),
         "saves_out": OUT.name in used,
         "fresh_grads": fresh_places(by_input.get(name) for name in op.inputs),
+        "value_params": bool(params),
         "grad_lines": grad_lines,
         "grad_symbol": GRAD.name,
     }
@@ -423,5 +424,5 @@ def window_context(op, mean_code):
         context["vjp_doc"] = f"broadcast({mean_code}) over each window"
     else:
         context["doc"] = "out[n, c, s] = the max of x_padded[n, c, s*stride + k*dilation] over k"
-        context["vjp_doc"] = "grad at the first maximum of each window, 0 elsewhere"
+        context["vjp_doc"] = "grad at the first maximum of x in each window, 0 elsewhere"
     return context

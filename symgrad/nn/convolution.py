@@ -49,15 +49,27 @@ def _as_tensor(value):
 
 
 def _tuple(name, what, value, rank, minimum):
-    """``value`` (an int or a tuple of ``rank`` ints) as a tuple, each at least ``minimum``."""
+    """``value`` (an int or a sequence of ``rank`` ints) as a tuple, each at least
+    ``minimum``: a TypeError for anything but ints, a ValueError for a wrong count or size."""
     if type(value) is int and value >= minimum:  # the common case, without ABC checks
         return (value,) * rank
-    values = (value,) * rank if isinstance(value, numbers.Integral) else tuple(value)
-    if len(values) != rank or not all(isinstance(v, numbers.Integral) for v in values):
-        raise ValueError(f"{name}: {what} must be an int or {rank} ints, not {value!r}")
+    expected = "an int" + (f" or {rank} ints" if rank > 1 else "")
+    if _is_int(value):
+        values = (value,) * rank
+    elif isinstance(value, tuple | list) and all(map(_is_int, value)):
+        values = tuple(value)
+    else:
+        raise TypeError(f"{name}: {what} must be {expected}, not {value!r}")
+    if len(values) != rank:
+        raise ValueError(f"{name}: {what} must be {expected}, not {value!r}")
     if any(v < minimum for v in values):
         raise ValueError(f"{name}: {what} must be at least {minimum}, not {value!r}")
     return tuple(int(v) for v in values)
+
+
+def _is_int(value):
+    """An integer (a NumPy one too), but not a bool: True is an Integral, not a size."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _check_input(name, x, rank):
@@ -83,8 +95,10 @@ def _convolution(name, rank, x, w, bias, stride, padding, dilation, groups):
     stride = _tuple(name, "stride", stride, rank, 1)
     padding = _tuple(name, "padding", padding, rank, 0)
     dilation = _tuple(name, "dilation", dilation, rank, 1)
-    if not isinstance(groups, numbers.Integral) or groups < 1:
-        raise ValueError(f"{name}: groups must be a positive int, not {groups!r}")
+    if not _is_int(groups):
+        raise TypeError(f"{name}: groups must be an int, not {groups!r}")
+    if groups < 1:
+        raise ValueError(f"{name}: groups must be at least 1, not {groups!r}")
     channels, outputs = x.shape[1], w.shape[0]
     if channels % groups or outputs % groups:
         raise ValueError(

@@ -36,7 +36,7 @@ from symgrad.nn.convolution import (
     max_pool1d,
     max_pool2d,
 )
-from symgrad.tensor import Tensor
+from symgrad.tensor import Tensor, check_constant
 
 __all__ = [
     "avg_pool1d",
@@ -74,13 +74,15 @@ def _array_or_tensor(value):
     return value if isinstance(value, Tensor) else numpy.asarray(value)
 
 
-def _constant(value, dtype):
+def _constant(name, value, dtype):
     """A value no gradient flows to (a target, a weight, a mask), as an ndarray of the
-    input's floating dtype, so that it does not promote float32 to float64. A tensor that
-    requires a gradient stays in the graph."""
+    input's floating dtype, so that it does not promote float32 to float64 (checked
+    first: a cast would drop an imaginary part). A tensor that requires a gradient stays
+    in the graph."""
     if isinstance(value, Tensor) and value.requires_grad:
         return value
     data = numpy.asarray(value.data if isinstance(value, Tensor) else value)
+    check_constant(name, data)
     if dtype.kind == "f" and data.dtype != dtype:
         data = data.astype(dtype)
     return data
@@ -197,7 +199,7 @@ def cross_entropy(
             f"{name}: a target of the input's shape {input.shape} holds class probabilities "
             f"and must be floating-point, not {target_dtype}"
         )
-    target = _constant(target, _dtype(input))
+    target = _constant(name, target, _dtype(input))
     if ignore_index >= 0:
         raise ValueError(
             f"{name}: ignore_index ({ignore_index}) is not supported for class-probability targets"
@@ -219,7 +221,7 @@ def cross_entropy(
 
 
 def _class_weight(name, weight, classes, dtype):
-    weight = _constant(weight, dtype)
+    weight = _constant(name, weight, dtype)
     if weight.shape != (classes,):
         raise ValueError(
             f"{name}: weight must have one element per class, shape ({classes},), "
@@ -310,7 +312,7 @@ def mse_loss(input, target, reduction="mean"):
     name = "mse_loss"
     _check_reduction(name, reduction)
     input = _array_or_tensor(input)
-    target = _constant(target, _dtype(input))
+    target = _constant(name, target, _dtype(input))
     _check_broadcast(name, input.shape, target.shape)
     if input.shape != target.shape:
         warnings.warn(
@@ -338,7 +340,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     _check_reduction(name, reduction)
     input = _array_or_tensor(input)
     dtype = _dtype(input)
-    target = _constant(target, dtype)
+    target = _constant(name, target, dtype)
     if target.shape != input.shape:
         raise ValueError(
             f"{name}: target of shape {target.shape} must have the input's shape {input.shape}"
@@ -350,7 +352,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         )
     loss = -(target * _clamped_log(input) + (1.0 - target) * _clamped_log(1.0 - input))
     if weight is not None:
-        weight = _constant(weight, dtype)
+        weight = _constant(name, weight, dtype)
         try:
             fits = numpy.broadcast_shapes(input.shape, weight.shape) == input.shape
         except ValueError:

@@ -13,7 +13,7 @@ overflows), checked equal to the definition.
 
 from dataclasses import dataclass, field
 
-from sympy import Eq, Product, Sum, Symbol, exp, log, sqrt
+from sympy import Eq, Max, Product, Sum, Symbol, exp, log, sqrt
 
 ddof = Symbol("ddof", integer=True, nonnegative=True)
 # A temperature: max is the tau -> 0+ limit of a log-sum-exp at temperature tau.
@@ -26,14 +26,16 @@ out_kept = Symbol("out_kept", real=True)
 class Convention:
     """Where the derivative is a convention: ``where`` (over the lowered names), the
     value the vjp takes there (for grad = 1), and an example checked at generation: input
-    rows, the axis reduced, and the expected gradient. ``where`` None: the example only
-    checks what the derived rule gives (prod with zeros)."""
+    rows, the axis reduced, and the expected gradient (inf and nan as they are), with
+    ``params`` ((name, value) pairs) in place of the defaults. ``where`` None: the example
+    only checks what the derived rule gives (prod with zeros)."""
 
     where: object
     value: object
     rows: list
     axis: int
     expected: list
+    params: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,10 @@ def _sum(x, o, r, n):
 
 def _variance(x, o, r, n):
     # E[x^2] - E[x]^2 form: the same function, and its derivative needs no cancellation
-    # of a sum that is identically zero. The kernel computes it stably.
+    # of a sum that is identically zero. The kernel computes it stably. No degrees of
+    # freedom left (ddof >= n) divide by 0, as NumPy's (and PyTorch's) forward does.
     k = Symbol("k", integer=True)
-    return (total(x[o, r] ** 2, r, n) - total(x[o, k], k, n) ** 2 / n) / (n - ddof)
+    return (total(x[o, r] ** 2, r, n) - total(x[o, k], k, n) ** 2 / n) / Max(n - ddof, 0)
 
 
 def _log_sum_exp(x, o, r, n):
@@ -113,7 +116,9 @@ shifted = x - numpy.maximum.reduce(x, axis=axis, keepdims=True, initial=-numpy.i
 return shifted - numpy.log(numpy.add.reduce(numpy.exp(shifted), axis=axis, keepdims=True))"""
 
 HUGE = (1000.0, -1000.0)
-INF = float("inf")
+INF, NAN = float("inf"), float("nan")
+# Rows of three, one of them constant, for ddof >= 3: no degrees of freedom left.
+NO_FREEDOM = [[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]]
 
 REDUCTIONS = (
     Reduction(
@@ -133,6 +138,12 @@ REDUCTIONS = (
         _variance,
         "return numpy.var(x, axis=axis, keepdims=keepdims, ddof=ddof)",
         params=(("ddof", 0),),
+        # ddof >= n: the value is inf (nan for constant data, 0/0), the gradient
+        # 2*(x - mean)/0 * grad: +-inf, nan where x is the mean (PyTorch's, at ddof = n)
+        conventions=tuple(
+            Convention(None, None, NO_FREEDOM, 1, [[-INF, -INF, INF], [NAN] * 3], (("ddof", d),))
+            for d in (3, 4)
+        ),
     ),
     Reduction(
         "std",
@@ -140,8 +151,13 @@ REDUCTIONS = (
         "return numpy.std(x, axis=axis, keepdims=keepdims, ddof=ddof)",
         params=(("ddof", 0),),
         nonnegative=True,
-        # Constant data: a subgradient, 0 (the derivative is 0/0 there), as PyTorch's.
-        conventions=(Convention(Eq(out_kept, 0), 0, [[3.0, 3.0, 3.0]], 1, [[0.0, 0.0, 0.0]]),),
+        conventions=(
+            # Constant data: a subgradient, 0 (the derivative is 0/0 there), as PyTorch's.
+            Convention(Eq(out_kept, 0), 0, [[3.0, 3.0, 3.0]], 1, [[0.0, 0.0, 0.0]]),
+            # ddof >= n: the value is inf (nan for constant data: its convention holds where
+            # the value is 0, not nan), the gradient nan, as PyTorch's at ddof = n
+            Convention(None, None, NO_FREEDOM, 1, [[NAN] * 3, [NAN] * 3], (("ddof", 3),)),
+        ),
     ),
     Reduction(
         "prod",

@@ -11,7 +11,8 @@ an affine index; then does one thing with each window:
   output (a bias per output channel), broadcast along the output's other letters;
 - ``mean`` over the kernel offsets (zero padding counted, as PyTorch's avg_pool);
 - ``first_max`` over the kernel offsets: the value and position of the first maximum
-  (padding is -inf, as PyTorch's max_pool).
+  among the elements read from the input (padding is -inf and never selected, even
+  where the input is -inf too, as PyTorch's max_pool).
 
 The generator derives the vjps: the contraction's by the einsum rule, the mean's by the
 reduction rule, the selection's as its transpose, then the transpose of the gather (a

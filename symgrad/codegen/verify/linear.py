@@ -4,6 +4,8 @@ the engine runs them. The dot-product test <A x, y> == <x, A^T y> proves each ad
 (an affine op's linear part, a bias added; a max pool's at fixed maxima, a selection);
 a structural op's declared steps are held against its forward."""
 
+import itertools
+
 import numpy
 
 from symgrad import einsum_spec
@@ -94,9 +96,14 @@ def _declared_map(op):
 
 
 # Specs for the dot-product test of the run-time einsum: batch axes, repeated letters,
-# letters of one operand only, implicit outputs, three operands.
+# letters of one operand only, implicit outputs, three operands, and ellipses that do not
+# lead, broadcast against each other (empty, shorter, of size 1) and so summed back inside
+# the operand: a sum over leading axes would fail or (sizes alike) sum the wrong axis.
 EINSUM_CHECKS = (
     ("...ij,...jk->...ik", [(4, 1, 2, 3), (5, 3, 2)]),
+    ("i...,i...->i...", [(2, 3), (2,)]),
+    ("j...k,lj...->lk...", [(3, 4), (5, 3, 3)]),
+    ("j...k,lj...->lk...", [(3, 2, 1, 4), (5, 3, 3)]),
     ("ii->", [(3, 3)]),
     ("ii->i", [(3, 3)]),
     ("iij->j", [(2, 2, 3)]),
@@ -128,15 +135,20 @@ def check_contractions(source, unbroadcast_source, trials=30, seed=0):
         params = ()
         if spec is not None:
             params = einsum_spec.parse(spec, [len(s) for s in shapes])
-        grad, vjps = _run_rule(cls, operands, params, rng)
+        point = {"spec": spec, "shapes": shapes}
+        try:  # the rendered code is under test: any failure is its, unbroadcast as the engine
+            grad, vjps = _run_rule(cls, operands, params, rng)
+            vjps = [unbroadcast(numpy.asarray(v), o.shape) for v, o in zip(vjps, operands)]
+        except CheckError:
+            raise
+        except Exception as error:
+            raise CheckError(name, None, point, f"the vjps raise {error!r}") from None
         for place, (operand, vjp) in enumerate(zip(operands, vjps, strict=True)):
-            vjp = unbroadcast(numpy.asarray(vjp), operand.shape)
             probe = rng.standard_normal(operand.shape)
             moved = [probe if k == place else o for k, o in enumerate(operands)]
             left = numpy.vdot(grad, numpy.asarray(cls.forward(*moved, *params)))
             right = numpy.vdot(vjp, probe)
             if not policy.adjoint_agrees(left, right):
-                point = {"spec": spec, "shapes": shapes, "operand": place}
                 raise CheckError(
                     name, f"operand {place}", point, f"<Ax, y> = {left}, <x, A^T y> = {right}"
                 )
@@ -189,9 +201,14 @@ def window_configs():
     # the adjoint writes each element once and zeroes nothing
     for rank in (1, 2):
         yield {**_window_config(rank, 1, 0, 1, 1, (9, 6)), "stride": (3, 2)[:rank]}
+    # empty arrays, as PyTorch takes them: a zero batch (the weight's and the bias'
+    # gradients are zeros), no input channels (the output is the bias)
+    for rank, groups in itertools.product((1, 2), (1, 2)):
+        yield _window_config(rank, 2, 1, 1, groups, (7, 6), batch=0)
+        yield _window_config(rank, 2, 1, 1, groups, (7, 6), channels=0)
 
 
-def _window_config(rank, stride, padding, dilation, groups, size):
+def _window_config(rank, stride, padding, dilation, groups, size, batch=2, channels=2):
     return {
         "rank": rank,
         "stride": (stride,) * rank,
@@ -200,28 +217,31 @@ def _window_config(rank, stride, padding, dilation, groups, size):
         "groups": groups,
         "size": size[:rank],
         "kernel": (3, 2)[:rank],
+        "batch": batch,
+        "channels": channels,  # per group
     }
 
 
 def check_windows(source, seed=0):
     """The dot-product test for the input, weight and bias adjoints of the convolution and for
     the pools (the max pool at fixed maxima: a selection, its first maximum taking the
-    gradient) over window_configs(), each on random inputs and on inputs with ties in
-    every window (a handful of distinct values), the rendered classes under test."""
+    gradient) over window_configs(), each on each kind of INPUTS, the rendered classes
+    under test."""
     namespace = vars(load_one("windows", source))
     rng = numpy.random.default_rng(seed)
-    for config in _both_layouts(_with_ties(window_configs())):
+    for config in _both_layouts(_with_inputs(window_configs())):
         stride, padding, dilation = config["stride"], config["padding"], config["dilation"]
         groups, kernel = config["groups"], config["kernel"]
-        x = rng.standard_normal((2, 2 * groups, *config["size"]))
-        if config["ties"]:
-            x = numpy.round(x)  # -2 .. 2: most windows hold their maximum twice or more
+        x = rng.standard_normal((config["batch"], config["channels"] * groups, *config["size"]))
+        x = INPUTS[config["inputs"]](x)
         for op in WINDOWS:
             cls = namespace[op.class_name]
             if config["batch_inner"] and op.reduce != "contract":
                 continue  # the choice is the convolution's alone
+            if config["inputs"] == "-inf" and op.reduce != "first_max":
+                continue  # a product or mean of infinities has no linear part to test
             if op.reduce == "contract":
-                weight = rng.standard_normal((3 * groups, 2, *kernel))
+                weight = rng.standard_normal((3 * groups, config["channels"], *kernel))
                 operands = [x, weight, rng.standard_normal(3 * groups)]
                 params = (stride, padding, dilation, groups)
             else:
@@ -229,7 +249,12 @@ def check_windows(source, seed=0):
                     continue  # pools pad at most half a kernel
                 operands, params = [x], (kernel, stride, padding, dilation)
             choices = (config["batch_inner"],) if op.reduce == "contract" else ()
-            grad, vjps = _run_rule(cls, operands, params, rng, choices)
+            try:
+                grad, vjps = _run_rule(cls, operands, params, rng, choices)
+            except CheckError:
+                raise
+            except Exception as error:  # the rendered code is under test: any failure is its
+                raise CheckError(op.name, None, config, f"raises {error!r}") from None
             for place, (operand, vjp) in enumerate(zip(operands, vjps, strict=True)):
                 probe = rng.standard_normal(operand.shape)
                 if op.reduce == "first_max":
@@ -248,11 +273,21 @@ def check_windows(source, seed=0):
                     raise CheckError(op.name, ("x", "w", "b")[place], config, message)
 
 
-def _with_ties(configs):
-    """Each configuration on random inputs, and on inputs with ties."""
+# The inputs the window ops are checked on: random (each window's maximum unique), with
+# ties (-2 .. 2: most windows hold their maximum twice or more) and -inf throughout (for
+# the max pool: each window's maximum ties with its padding, which is never selected).
+INPUTS = {
+    "random": lambda x: x,
+    "ties": numpy.round,
+    "-inf": lambda x: numpy.full_like(x, -numpy.inf),
+}
+
+
+def _with_inputs(configs):
+    """Each configuration on each kind of INPUTS, the kind named in it."""
     for config in configs:
-        for ties in (False, True):
-            yield {**config, "ties": ties}
+        for inputs in INPUTS:
+            yield {**config, "inputs": inputs}
 
 
 def _both_layouts(configs):
@@ -266,11 +301,17 @@ def _both_layouts(configs):
 
 def _selected_by(namespace, x, probe, params):
     """The max pool's linearization at x: ``probe`` read at the first maximum of each of
-    x's windows."""
+    x's windows among the elements read from x (the padding is never selected)."""
     kernel, stride, padding, dilation = params
     pad, windows = namespace["pad"], namespace["windows"]
-    window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
-    flat = window.reshape(*window.shape[: x.ndim], -1)  # kernel offsets in C order
-    first = numpy.argmax(flat, axis=-1)[..., None]
-    probe_flat = windows(pad(probe, padding, 0.0), kernel, stride, dilation).reshape(flat.shape)
-    return numpy.take_along_axis(probe_flat, first, axis=-1)[..., 0]
+
+    def flat_windows(a, value):
+        """a's windows, padded with value, the kernel offsets in C order on one axis (of
+        a size counted: NumPy cannot infer a -1 in an empty array)"""
+        window = windows(pad(a, padding, value), kernel, stride, dilation)
+        return window.reshape(*window.shape[: x.ndim], int(numpy.prod(kernel)))
+
+    values, inside = flat_windows(x, -numpy.inf), flat_windows(numpy.ones_like(x), 0.0) > 0
+    maxima = numpy.max(values, axis=-1, where=inside, initial=-numpy.inf, keepdims=True)
+    first = numpy.argmax(inside & (values == maxima), axis=-1)[..., None]
+    return numpy.take_along_axis(flat_windows(probe, 0.0), first, axis=-1)[..., 0]

@@ -1,6 +1,8 @@
 """Verify a reduction or normalization: its rendered class, run as the engine runs it,
 against the definition it was derived from, over random shapes, axes and params."""
 
+import warnings
+
 import numpy
 
 from symgrad import special
@@ -85,18 +87,26 @@ def verify_reduction(cls, derived, trials=40, seed=0):
             raise CheckError(reduction.name, "x", {"x": value}, "is not finite at a stress point")
     for convention in reduction.conventions:
         rows, axis, expected = convention.rows, convention.axis, convention.expected
+        given = dict(convention.params)
+        params = tuple(given.get(name, default) for name, default in reduction.params)
+        point = {"x": rows, **given}
         x = numpy.array(rows, dtype=float)
-        with numpy.errstate(all="ignore"):
-            out, _, x_bar = run(
-                x, axis, False, defaults, numpy.ones(numpy.shape(numpy.sum(x, axis=axis)))
-            )
-        if not numpy.array_equal(x_bar, numpy.array(expected, dtype=float)):
+        # NumPy's warnings as a user sees them: the backward may warn only where the
+        # forward did (reaching an inf or a nan it already reported), never on its own
+        with warnings.catch_warnings(record=True) as forward_warnings:
+            warnings.simplefilter("always")
+            out = numpy.asarray(cls.forward(x, axis, False, *params))
+        node = cls((None,), (x,), out, (axis, False, *params), (True,))
+        with warnings.catch_warnings(record=True) as backward_warnings:
+            warnings.simplefilter("always")
+            (x_bar,) = node.calculate_grads(numpy.ones(out.shape), node.children, node.out, (True,))
+        if not numpy.array_equal(x_bar, numpy.array(expected, dtype=float), equal_nan=True):
             raise CheckError(
-                reduction.name,
-                "x",
-                {"x": rows},
-                f"gives {x_bar.tolist()}, the convention is {expected}",
+                reduction.name, "x", point, f"gives {x_bar.tolist()}, the convention is {expected}"
             )
+        if backward_warnings and not forward_warnings:
+            message = backward_warnings[0].message
+            raise CheckError(reduction.name, "x", point, f"warns {message!r}, its forward not")
 
 
 def _random_axis(rng, ndim):
