@@ -73,6 +73,8 @@ def _flat_along(x, axes):
 def product_before(x, axes):
     """Per element, the product of the elements before it along the reduced axes."""
     flat, undo = _flat_along(x, axes)
+    if type(flat) is not numpy.ndarray:
+        return undo(_products_of_tensor(flat, numpy.less))
     before = numpy.ones_like(flat)
     numpy.cumprod(flat[..., :-1], axis=-1, out=before[..., 1:])
     return undo(before)
@@ -81,6 +83,18 @@ def product_before(x, axes):
 def product_after(x, axes):
     """Per element, the product of the elements after it along the reduced axes."""
     flat, undo = _flat_along(x, axes)
+    if type(flat) is not numpy.ndarray:
+        return undo(_products_of_tensor(flat, numpy.greater))
     after = numpy.ones_like(flat)
     numpy.cumprod(flat[..., :0:-1], axis=-1, out=after[..., -2::-1])
     return undo(after)
+
+
+def _products_of_tensor(flat, counted):
+    """For a tensor (create_graph), the products of product_before and product_after with
+    ops that keep its graph (NumPy has no cumulative product for symgrad to dispatch to):
+    at position k, the product over j of the elements for which ``counted(j, k)``, the
+    others replaced by 1 (an n by n selection, made only when differentiating again)."""
+    positions = numpy.arange(flat.shape[-1])
+    chosen = counted(positions, positions[:, None])  # [k, j]
+    return numpy.prod(numpy.where(chosen, flat[..., None, :], 1), axis=-1)
