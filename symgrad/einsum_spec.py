@@ -82,10 +82,8 @@ def vjp(grad, operands, inputs, output, place):
                 value = numpy.expand_dims(value, len(batch) + position)
         value = numpy.broadcast_to(value, batch + tuple(sizes[c] for c in letters))
     plain = term.replace(ELLIPSIS, "")
-    if plain != letters:  # repeated letters: write through the diagonal
-        full = numpy.zeros(batch + tuple(sizes[c] for c in plain), dtype=value.dtype)
-        numpy.einsum(numpy_spec([ELLIPSIS + plain], ELLIPSIS + letters), full)[...] = value
-        value = full
+    if plain != letters:  # repeated letters: written back through the diagonal
+        value = _on_diagonals(value, plain, letters, sizes)
     if ELLIPSIS in term and not term.startswith(ELLIPSIS):  # put the batch axes back
         start = term.index(ELLIPSIS)
         value = numpy.moveaxis(value, range(len(batch)), range(start, start + len(batch)))
@@ -99,6 +97,24 @@ def _ellipsis_shape(term, shape):
         return ()
     start = term.index(ELLIPSIS)
     return tuple(shape[start : start + len(shape) - len(term) + 1])
+
+
+def _on_diagonals(value, plain, letters, sizes):
+    """``value`` (batch axes, then one axis per letter of ``letters``) on the diagonals of
+    ``plain``, a term that repeats letters, zeros elsewhere: each repeat is a fresh letter
+    tied to the first by an identity matrix. An einsum rather than a write into zeros, so
+    that on tensors (create_graph) the result keeps its graph."""
+    fresh = (c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in plain)
+    term, ties = "", []
+    for letter in plain:
+        if letter in term:
+            other = next(fresh)
+            ties.append(letter + other)
+            letter = other
+        term += letter
+    identities = [numpy.eye(sizes[tie[0]], dtype=value.dtype) for tie in ties]
+    spec = numpy_spec([ELLIPSIS + letters, *ties], ELLIPSIS + term)
+    return numpy.einsum(spec, value, *identities)
 
 
 def _letter_sizes(term, shape):

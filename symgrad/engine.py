@@ -180,9 +180,11 @@ def _add(total, total_owned, grad, grad_owned):
 
 def _can_add_into(array, other):
     """Whether ``array += other`` keeps ``array``'s shape and dtype (it is a writable
-    ndarray, of ``other``'s shape and dtype)."""
+    ndarray, of ``other``'s shape and dtype) and ``other`` is no tensor (create_graph:
+    their sum is a tensor, made out of place)."""
     return (
         type(array) is numpy.ndarray
+        and isinstance(other, numpy.ndarray | numpy.generic)
         and array.flags.writeable
         and array.dtype == other.dtype
         and array.shape == other.shape

@@ -159,6 +159,21 @@ def test_only_unbroadcast_sums_of_their_own_count_as_new():
     assert not _is_new(np.float64(3.0), grad)
 
 
+@pytest.mark.parametrize("tensor_first", [False, True])
+def test_create_graph_adds_a_tensor_gradient_to_an_array_one_out_of_place(tensor_first):
+    # Under create_graph a rule may still give an array (ceil's zeros); summed by
+    # unbroadcast, it is the engine's own, but a tensor reaching the same input must not
+    # be added into it in place (NumPy's += on a tensor): the sum is a tensor, in the graph.
+    x = sg.tensor([0.5, 1.5], requires_grad=True)
+    constant = sg.ceil(x * np.ones((3, 2))).sum()
+    square = (x * x).sum()
+    y = square + constant if tensor_first else constant + square
+    (g,) = sg.grad(y, x, create_graph=True)
+    np.testing.assert_array_equal(g.data, [1.0, 3.0])
+    (h,) = sg.grad(g.sum(), x)
+    np.testing.assert_array_equal(h.data, [2.0, 2.0])
+
+
 @pytest.mark.parametrize(
     ("a_shape", "b_shape"),
     [((3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5)), ((2, 3, 4), (4, 5)), ((4, 1), (1, 3))],

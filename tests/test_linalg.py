@@ -180,6 +180,31 @@ def test_second_derivative_through_matmul():
     np.testing.assert_allclose(a.grad, 2 * np.ones((2, 3)) @ (b @ b.T).T)
 
 
+@pytest.mark.parametrize(
+    ("spec", "shapes"),
+    [
+        ("ii,j->ij", ((3, 3), (2,))),
+        ("ijj,k->ik", ((2, 3, 3), (3,))),
+        ("iji,jk->k", ((2, 3, 2), (3, 4))),
+        ("...ii,i->...", ((2, 3, 3), (3,))),
+        ("iii,j->ij", ((2, 2, 2), (3,))),
+    ],
+)
+def test_einsum_repeated_letters_differentiate_again(spec, shapes):
+    # The gradient of an operand that repeats a letter is written through its diagonal;
+    # with create_graph=True that write keeps its graph, so the second order reaches the
+    # other operand. einsum is linear in each: for L = sum(u * einsum(spec, a, b)),
+    # <dL/da, v> = sum(u * einsum(spec, v, b)), whose gradient for b a first order gives.
+    a, b = (sg.tensor(rng.standard_normal(shape), requires_grad=True) for shape in shapes)
+    u = rng.standard_normal(sg.einsum(spec, a, b).shape)
+    v = rng.standard_normal(shapes[0])
+    (grad_a,) = sg.grad((u * sg.einsum(spec, a, b)).sum(), a, create_graph=True)
+    (second,) = sg.grad((grad_a * v).sum(), b)
+    at_v = sg.tensor(b.data, requires_grad=True)
+    (u * sg.einsum(spec, v, at_v)).sum().backward()
+    np.testing.assert_allclose(second.data, at_v.grad, rtol=1e-12, atol=1e-12)
+
+
 # ---- einsum_spec.contract: the batched BLAS product behind the window ops ----------------
 
 
