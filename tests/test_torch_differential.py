@@ -25,6 +25,7 @@ generator), so the listing or ``Graph(seed).build()`` rebuilds it.
 
 import math
 import operator
+import os
 
 import numpy as np
 import pytest
@@ -35,7 +36,8 @@ import symgrad.nn.functional as F  # noqa: N812 - PyTorch's spelling
 torch = pytest.importorskip("torch")
 tf = torch.nn.functional
 
-SEEDS = range(300)
+# more by hand: SYMGRAD_TORCH_SEEDS=5000 pytest tests/test_torch_differential.py
+SEEDS = range(int(os.environ.get("SYMGRAD_TORCH_SEEDS", 300)))
 RTOL = 1e-10
 # The second order's formulas differ more between the libraries (each differentiates its
 # own first-order formulas), and the second orders of ill-conditioned graphs by more.
@@ -55,6 +57,7 @@ _SPELLED = (
     " reshape transpose swapaxes moveaxis rollaxis flip flipud fliplr rot90 expand_dims"
     " squeeze broadcast_to ravel pad tile repeat roll diagonal tril triu concatenate stack"
     " vstack hstack dstack column_stack append split array_split matmul einsum trace"
+    " cumsum cumprod diff sort take_along_axis kron cross tensordot inner fmax fmin clip"
 )
 NUMPY_SPELLED = frozenset(_SPELLED.split())
 
@@ -1122,6 +1125,105 @@ def loss(g, a):
     )
 
 
+# ---- the NumPy names of issue 11 -------------------------------------------------------
+def scan(g, a):
+    """cumsum and cumprod (along an axis or flattened), and diff."""
+    if a.ndim == 0:
+        raise DoesNotFitError
+    kind = g.pick(["cumsum", "cumprod", "diff"])
+    if kind == "diff":
+        axis, n = g.axis(a.ndim), g.integer(1, 2)
+        if a.shape[axis] <= n:
+            raise DoesNotFitError
+        return g.call(kind, lambda x: torch.diff(x, n, dim=axis), a, n=n, axis=axis)
+    if kind == "cumprod":
+        a = g.prepared(a, "saturating")  # a product of many factors stays in range
+    theirs = torch.cumsum if kind == "cumsum" else torch.cumprod
+    if g.chance(0.3):
+        return g.call(kind, lambda x: theirs(x.reshape(-1), 0), a)
+    axis = g.axis(a.ndim)
+    return g.call(kind, lambda x: theirs(x, axis), a, axis=axis)
+
+
+def sort_or_gather(g, a):
+    """sort along an axis, and take_along_axis with indices (repeated ones too)."""
+    if a.ndim == 0:
+        raise DoesNotFitError
+    axis = g.axis(a.ndim)
+    if g.chance(0.5):
+        return g.call("sort", lambda x: torch.sort(x, dim=axis, stable=True).values, a, axis=axis)
+    shape = list(a.shape)
+    shape[axis] = g.integer(1, 4)
+    indices = g.rng.integers(0, a.shape[axis], shape)
+    name = g.constant(indices)
+    return g.apply(
+        f"sg.take_along_axis({{0}}, {name}, {axis})",
+        lambda x: sg.take_along_axis(x, indices, axis),
+        lambda x: torch.take_along_dim(x, torch.tensor(indices), axis),
+        a,
+    )
+
+
+def products(g, a):
+    """kron, tensordot, inner and cross, of a and a partner."""
+    kind = g.pick(["kron", "tensordot", "inner", "cross"])
+    if kind == "kron":
+        b = g.partner(a, lambda node: node.ndim <= 2 and node.data.size <= 6)
+        if a.ndim > 2 or a.data.size > 6:
+            raise DoesNotFitError
+        return g.call(kind, torch.kron, a, b)
+    if kind == "cross":
+        if a.ndim == 0 or a.shape[-1] != 3:
+            raise DoesNotFitError
+        b = g.partner(a)
+        if b.ndim == 0 or b.shape[-1] != 3:
+            raise DoesNotFitError
+        shape = torch.broadcast_shapes(a.theirs.shape, b.theirs.shape)
+        return g.call(kind, lambda x, y: torch.linalg.cross(x.expand(shape), y.expand(shape)), a, b)
+    if a.ndim == 0:
+        raise DoesNotFitError
+    b = g.partner(a, lambda node: node.ndim >= 1 and node.shape[-1] == a.shape[-1])
+    if kind == "inner":
+        return g.call(kind, lambda x, y: torch.tensordot(x, y, ([-1], [-1])), a, b)
+    axes = ([a.ndim - 1], [b.ndim - 1])
+    return g.call(kind, lambda x, y: torch.tensordot(x, y, axes), a, b, axes=axes)
+
+
+def choose(g, a):
+    """fmax and fmin of a and a partner, and clip (NumPy's function on a tensor too)."""
+    kind = g.pick(["fmax", "fmin", "clip"])
+    if kind == "clip":
+        return g.call(kind, lambda x: torch.clamp(x, -0.5, 0.7), a, a_min=-0.5, a_max=0.7)
+    b = g.partner(a)
+    return g.call(kind, getattr(torch, kind), a, b)
+
+
+def fits_into(shape, target):
+    """Whether an array of ``shape`` broadcasts to ``target`` (one way)."""
+    return broadcasts(shape, target) and np.broadcast_shapes(shape, target) == target
+
+
+def assign(g, a):
+    """``t[index] = v`` on a computed copy of a: recorded in the graph."""
+    if a.ndim == 0:
+        raise DoesNotFitError
+    row = g.integer(0, a.shape[0] - 1)
+    value_shape = a.shape[1:]
+    v = g.partner(a, lambda node: fits_into(node.shape, value_shape))
+
+    def ours(x, y):
+        copy = x * 1.0
+        copy[row] = y
+        return copy
+
+    def theirs(x, y):
+        copy = x * 1.0
+        copy[row] = y
+        return copy
+
+    return g.apply(f"({{0}} * 1.0)[{row}] = {{1}}", ours, theirs, a, v)
+
+
 OPS_AND_WEIGHTS = [
     (unary, 8),
     (unary_with_parameter, 1.5),
@@ -1151,6 +1253,11 @@ OPS_AND_WEIGHTS = [
     (without_second_order(pool, WINDOWS), 1),
     (linear, 0.7),
     (loss, 1),
+    (scan, 1),
+    (sort_or_gather, 1),
+    (products, 1),
+    (choose, 1),
+    (assign, 1),
 ]
 OPS = [op for op, _ in OPS_AND_WEIGHTS]
 WEIGHTS = np.array([weight for _, weight in OPS_AND_WEIGHTS]) / sum(w for _, w in OPS_AND_WEIGHTS)
