@@ -136,9 +136,11 @@ def power(x, y):
 
 class PowerBackward(BackwardFcn):
     """power: out = x**y
-    grad_x = Piecewise((0, Eq(x, 0) & (Eq(x, 0) | Eq(y, 0))), (grad*out*y/x, True))
+    grad_x = Piecewise((0, Eq(x, 0) & Eq(y, 0)), (grad*x**(y - 1)*y, True))
     grad_y = Piecewise((0, Eq(x, 0)), (grad*out*log(x), True))
-    at x = 0: d/dx = 0, d/dy = 0 (0**y is flat for y > 1, as in PyTorch)
+    at x = 0 (y = 2): d/dx = 0, d/dy = 0 (0**y is flat for y > 1, as in PyTorch)
+    at x = 0 (y = 1): d/dx = 1 (x**1 has slope 1 at 0 too, as in PyTorch)
+    at x = 0 (y = 0.5): d/dx = inf (0**y is vertical for 0 < y < 1)
     at x = 0, y = 0: d/dx = 0 (x**0 is 1 everywhere, flat at 0 too, as in PyTorch)
     """
 
@@ -154,10 +156,9 @@ class PowerBackward(BackwardFcn):
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
             x, y = children
             tmp0 = (x == 0)
-            tmp1 = grad*out
             return (
-                numpy.where(tmp0 & (y == 0) | tmp0, 0, tmp1*y/x) if needs[0] else None,
-                numpy.where(tmp0, 0, numpy.log(x)*tmp1) if needs[1] else None,
+                numpy.where((y == 0) & tmp0, 0, x**(y - 1)*grad*y) if needs[0] else None,
+                numpy.where(tmp0, 0, numpy.log(x)*grad*out) if needs[1] else None,
             )
 
 
@@ -511,7 +512,7 @@ class ClipBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         a_min, a_max = self.params
-        return (grad*~((a_max < x) | (a_min > x)),)
+        return (grad*numpy.logical_not((a_max < x) | (a_min > x)),)
 
 
 # ---- where ---------------------------------------------------------------------------
@@ -540,7 +541,7 @@ class WhereBackward(BackwardFcn):
         return (
             None,
             grad*(tmp0) if needs[1] else None,
-            grad*~(tmp0) if needs[2] else None,
+            grad*numpy.logical_not(tmp0) if needs[2] else None,
         )
 
 

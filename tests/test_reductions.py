@@ -267,8 +267,8 @@ def test_an_empty_input_reduces_as_numpy_does(reduction):
         x.grad = None
 
 
-# A known difference from PyTorch (found by tests/test_torch_differential.py) in what the
-# generator renders: a strict xfail, failing as soon as a regeneration fixes it.
+# A known difference from PyTorch (found by tests/test_torch_differential.py): the guard of
+# DESIGN.md's "zero stays zero" (issue 13) is what fixes it; a strict xfail until then.
 @pytest.mark.xfail(
     strict=True,
     reason="known: StdBackward's where(out == 0, 0, .../out) is nan at out == 0 under "

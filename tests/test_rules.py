@@ -296,18 +296,11 @@ def test_the_modulo_operator_is_mod():
     np.testing.assert_array_equal((7.5 % x).data, np.mod(7.5, x.data))
 
 
-# ---- known differences from PyTorch (found by tests/test_torch_differential.py) ------------
-# Each is in what the generator renders (its printer, the op table), so they wait for a
-# regeneration: strict xfails, which fail as soon as a fix makes them pass.
-MASKED_BY_INVERT = (
-    "known: WhereBackward masks y's gradient as grad*~(condition != 0), and ~ of a Python "
-    "bool is -1 or -2, not a logical not (symgrad/codegen/printer.py, _mask_form)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=MASKED_BY_INVERT)
+# ---- found by tests/test_torch_differential.py: Python-bool conditions, powers at 0 --------
 @pytest.mark.parametrize("condition", [False, True])
 def test_where_takes_a_python_bool_condition(condition):
+    # where's rule masks y's gradient with the condition's logical not, never with ~,
+    # which is -1 or -2 for a Python bool
     x = sg.tensor([1.0, 2.0], requires_grad=True)
     y = sg.tensor([3.0, 4.0], requires_grad=True)
     sg.where(condition, x, y).sum().backward()
@@ -315,7 +308,6 @@ def test_where_takes_a_python_bool_condition(condition):
     np.testing.assert_array_equal(y.grad, [0.0, 0.0] if condition else [1.0, 1.0])
 
 
-@pytest.mark.xfail(strict=True, reason=MASKED_BY_INVERT + ": power's rule selects with it")
 def test_a_number_to_a_tensor_power_differentiates_again():
     # PowerBackward's grad_y is numpy.where(x == 0, 0, ...): with x a Python number the
     # condition is a Python bool, and under create_graph that where is sg.where.
@@ -325,13 +317,6 @@ def test_a_number_to_a_tensor_power_differentiates_again():
     np.testing.assert_allclose(h.data, np.log(2.0) ** 2 * 2.0**x.data, rtol=1e-12)
 
 
-POWER_AT_ZERO = (
-    "known: PowerBackward's grad_x is numpy.where(x == 0, 0, grad*out*y/x) for every y, "
-    "while the op table's kink says 0**y is flat for y > 1 only (symgrad/ops/elementwise.py)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=POWER_AT_ZERO)
 @pytest.mark.parametrize(("exponent", "slope"), [(1, 1.0), (1.0, 1.0), (0.5, np.inf)])
 def test_power_at_zero_has_its_slope(exponent, slope):
     # d/dx x**y at 0 is y * 0**(y - 1): 1 for y = 1, +inf for 0 < y < 1 (PyTorch's too)
@@ -341,11 +326,6 @@ def test_power_at_zero_has_its_slope(exponent, slope):
     np.testing.assert_allclose(x.grad, [slope, exponent * 4.0 ** (exponent - 1)])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: under create_graph, PowerBackward's numpy.where(x == 0, 0, grad*out*y/x) "
-    "differentiates the branch it does not select too, nan at x == 0",
-)
 @pytest.mark.parametrize(("exponent", "curvature"), [(2, 2.0), (3, 0.0)])
 def test_power_at_zero_differentiates_again(exponent, curvature):
     x = sg.tensor([0.0, 1.0], requires_grad=True)

@@ -122,7 +122,9 @@ class RulePrinter(NumPyPrinter):
         if value.is_Symbol and value.name == "grad" and default == 0:
             return f"grad*{mask}"
         if default.is_Symbol and default.name == "grad" and value == 0:
-            return f"grad*~{mask}"
+            # NOTE: not ~: the condition may be a Python bool (where(False, x, y)), whose
+            # ~ is -1
+            return f"grad*numpy.logical_not{mask}"
         return None
 
     def _print_Relational(self, expr):

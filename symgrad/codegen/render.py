@@ -152,6 +152,8 @@ def elementwise_context(derived, op_functions):
         doc_lines.append(f"grad_{name} = {sympy.sstr(vjps[name])}")
     for kink in op.kinks:
         at = ", ".join(f"{k} = {sympy.sstr(v)}" for k, v in kink.at.items())
+        if kink.given:  # where the convention is checked: the value holds there
+            at += " (" + ", ".join(f"{k} = {v}" for k, v in kink.given.items()) + ")"
         values = ", ".join(f"d/d{k} = {sympy.sstr(v)}" for k, v in kink.grads.items())
         doc_lines.append(f"at {at}: {values} ({kink.why})")
     return {

@@ -65,8 +65,12 @@ OPS = (
         x**y,
         inputs=("x", "y"),
         domain={"x": POSITIVE},
+        # at x = 0, d/dx is y * 0**(y - 1): flat for y > 1, the slope 1 of x**1, vertical
+        # for 0 < y < 1 (PyTorch's values; a rule that divides by x gets none of them)
         kinks=(
             Kink({"x": 0}, {"x": 0, "y": 0}, "0**y is flat for y > 1, as in PyTorch", {"y": 2}),
+            Kink({"x": 0}, {"x": 1}, "x**1 has slope 1 at 0 too, as in PyTorch", {"y": 1}),
+            Kink({"x": 0}, {"x": INF}, "0**y is vertical for 0 < y < 1", {"y": 0.5}),
             Kink({"x": 0, "y": 0}, {"x": 0}, "x**0 is 1 everywhere, flat at 0 too, as in PyTorch"),
         ),
     ),
