@@ -1318,3 +1318,37 @@ class SiluBackward(BackwardFcn):
         x, = children
         tmp0 = sigmoid(x)
         return ((-out*tmp0 + out + tmp0)*grad,)
+
+
+# ---- standardize ---------------------------------------------------------------------
+def standardize(x, mean, var, eps):
+    """(-mean + x)/sqrt(eps + var), on NumPy arrays."""
+    return (-mean + x)/special.inplace(numpy.sqrt, eps + var)
+
+
+class StandardizeBackward(BackwardFcn):
+    """standardize: out = (-mean + x)/sqrt(eps + var)
+    grad_x = grad/sqrt(eps + var)
+    grad_mean = -grad/sqrt(eps + var)
+    grad_var = grad*(mean - x)/(2*(eps + var)**(3/2))
+    """
+
+    __slots__ = ()
+    name = "standardize"
+    forward = staticmethod(standardize)
+    differentiable = (True, True, True)
+    saves_inputs = True
+    saves_out = False
+    fresh_grads = (1, 2)
+    value_params = True
+
+    def calculate_grads(self, grad, children, out, needs):
+        x, mean, var = children
+        eps, = self.params
+        tmp0 = eps + var
+        tmp1 = grad/numpy.sqrt(tmp0)
+        return (
+            tmp1 if needs[0] else None,
+            -tmp1 if needs[1] else None,
+            0.5*grad*(mean - x)/tmp0**(1.5) if needs[2] else None,
+        )

@@ -265,6 +265,11 @@ def silu(x):
     return apply(elementwise.SiluBackward, (x,), ())
 
 
+def standardize(x, mean, var, eps=1e-05):
+    """standardize: out = (-mean + x)/sqrt(eps + var), element-wise, with NumPy broadcasting."""
+    return apply(elementwise.StandardizeBackward, (x, mean, var), (eps,))
+
+
 
 def sum(x, axis=None, keepdims=False):
     """sum along axis (None: all axes), keepdims as NumPy has it: out = Sum(x[o, r2], (r2, 0, n - 1))"""

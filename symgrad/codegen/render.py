@@ -207,10 +207,12 @@ def reduction_context(derived):
     reduction = derived.reduction
     used = {name for name in ("grad_kept", "out_kept", "n", "out") if _mentions(derived.code, name)}
     extra = [name for name, _ in reduction.params]
-    names = ["axis"] if reduction.normalize else ["axis", "keepdims", *extra]
+    # a normalization keeps the reduced axes: it has no keepdims
+    names = ["axis", *extra] if reduction.normalize else ["axis", "keepdims", *extra]
     defaults = [f"axis={reduction.default_axis!r}"]
     if not reduction.normalize:
-        defaults += ["keepdims=False", *(f"{n}={d!r}" for n, d in reduction.params)]
+        defaults.append("keepdims=False")
+    defaults += [f"{n}={d!r}" for n, d in reduction.params]
     return {
         "name": reduction.name,
         "class_name": reduction.class_name,

@@ -2,9 +2,13 @@
 (out, in / groups, *kernel)), validated here and run by the generated window ops
 (generated/windows.py), the bias included."""
 
+import math
 import numbers
 
+import numpy
+
 from symgrad.generated import windows
+from symgrad.shape import pad
 from symgrad.tensor import Tensor, apply, tensor
 
 
@@ -19,28 +23,125 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convolution("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1):
+def max_pool1d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
     """Max over windows of (N, C, L); the gradient goes to the first maximum of each."""
-    return _pool(
-        "max_pool1d", 1, windows.MaxPoolBackward, input, kernel_size, stride, padding, dilation
-    )
+    _no_indices("max_pool1d", return_indices)
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1):
+def max_pool2d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
     """Max over windows of (N, C, H, W); the gradient goes to the first maximum of each."""
-    return _pool(
-        "max_pool2d", 2, windows.MaxPoolBackward, input, kernel_size, stride, padding, dilation
+    _no_indices("max_pool2d", return_indices)
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Mean over windows of (N, C, L): padded zeros counted (count_include_pad) or not."""
+    return _avg_pool(
+        "avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None
     )
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0):
-    """Mean over windows of (N, C, L), padded zeros counted (count_include_pad=True)."""
-    return _pool("avg_pool1d", 1, windows.AvgPoolBackward, input, kernel_size, stride, padding, 1)
+def avg_pool2d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+):
+    """Mean over windows of (N, C, H, W): padded zeros counted (count_include_pad) or
+    not, or the sums divided by ``divisor_override``."""
+    return _avg_pool(
+        "avg_pool2d",
+        2,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+    )
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0):
-    """Mean over windows of (N, C, H, W), padded zeros counted (count_include_pad=True)."""
-    return _pool("avg_pool2d", 2, windows.AvgPoolBackward, input, kernel_size, stride, padding, 1)
+def _max_pool(name, rank, x, kernel_size, stride, padding, dilation, ceil_mode):
+    x, sizes = _pool_sizes(name, rank, x, kernel_size, stride, padding, dilation, ceil_mode)
+    kernel, stride, padding, dilation, extra = sizes
+    # ceil_mode's last windows reach past the input: there, -inf, which no maximum is
+    x = _padded_right(x, extra, -numpy.inf)
+    return apply(windows.MaxPoolBackward, (x,), (kernel, stride, padding, dilation))
+
+
+def _avg_pool(name, rank, x, kernel_size, stride, padding, ceil_mode, include_pad, divisor):
+    x, sizes = _pool_sizes(name, rank, x, kernel_size, stride, padding, 1, ceil_mode)
+    kernel, stride, padding, dilation, extra = sizes
+    params = (kernel, stride, padding, dilation)
+    if include_pad and not any(extra) and divisor is None:
+        return apply(windows.AvgPoolBackward, (x,), params)
+    # the sums over the windows (the mean counting every position, times its count),
+    # divided by how many positions each window counts (a constant)
+    size = math.prod(kernel)
+    sums = apply(windows.AvgPoolBackward, (_padded_right(x, extra, 0.0),), params) * size
+    if divisor is not None:
+        if not _is_int(divisor) or divisor == 0:
+            raise ValueError(f"{name}: divisor_override must be a nonzero int, not {divisor!r}")
+        return sums / divisor
+    spatial = x.shape[2:]
+    counted = numpy.ones((1, 1, *spatial), x.dtype)
+    border = [(0, 0), (0, 0), *((p, p) for p in padding)]
+    counted = numpy.pad(counted, border, constant_values=1.0 if include_pad else 0.0)
+    counted = numpy.pad(counted, [(0, 0), (0, 0), *((0, e) for e in extra)])
+    zero = (0,) * rank
+    counts = windows.AvgPoolBackward.forward(counted, kernel, stride, zero, dilation) * size
+    return sums / counts
+
+
+def _pool_sizes(name, rank, x, kernel_size, stride, padding, dilation, ceil_mode):
+    x = _as_tensor(x)
+    _check_input(name, x, rank)
+    kernel = _tuple(name, "kernel_size", kernel_size, rank, 1)
+    stride = kernel if stride is None else _tuple(name, "stride", stride, rank, 1)
+    padding = _tuple(name, "padding", padding, rank, 0)
+    dilation = _tuple(name, "dilation", dilation, rank, 1)
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise ValueError(f"{name}: padding {padding} must be at most half the kernel size {kernel}")
+    _check_fits(name, x, kernel, padding, dilation)
+    extra = (0,) * rank
+    if ceil_mode:
+        extra = tuple(
+            _ceil_extra(n, k, s, p, d)
+            for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation)
+        )
+    return x, (kernel, stride, padding, dilation, extra)
+
+
+def _ceil_extra(length, kernel, stride, padding, dilation):
+    """How far past the padded input ceil_mode's last window reaches: windows are counted
+    rounding up, but the last must start inside the input or its left padding
+    (PyTorch's rule)."""
+    span = dilation * (kernel - 1) + 1
+    count = -(-(length + 2 * padding - span) // stride) + 1
+    if (count - 1) * stride >= length + padding:
+        count -= 1
+    return max(0, (count - 1) * stride + span - (length + 2 * padding))
+
+
+def _padded_right(x, extra, value):
+    """x with ``extra`` positions of ``value`` after each spatial axis (a derived pad)."""
+    if not any(extra):
+        return x
+    return pad(x, [(0, 0), (0, 0), *((0, e) for e in extra)], constant_values=value)
+
+
+def _no_indices(name, return_indices):
+    if return_indices:
+        raise NotImplementedError(f"{name}: return_indices=True is not supported")
 
 
 # ---- validation -------------------------------------------------------------------
@@ -117,16 +218,3 @@ def _convolution(name, rank, x, w, bias, stride, padding, dilation, groups):
             raise ValueError(f"{name}: bias must have shape ({outputs},), not {bias.shape}")
     params = (stride, padding, dilation, int(groups))
     return apply(windows.ConvolutionBackward, (x, w, bias), params)
-
-
-def _pool(name, rank, fcn, x, kernel_size, stride, padding, dilation):
-    x = _as_tensor(x)
-    _check_input(name, x, rank)
-    kernel = _tuple(name, "kernel_size", kernel_size, rank, 1)
-    stride = kernel if stride is None else _tuple(name, "stride", stride, rank, 1)
-    padding = _tuple(name, "padding", padding, rank, 0)
-    dilation = _tuple(name, "dilation", dilation, rank, 1)
-    if any(2 * p > k for p, k in zip(padding, kernel)):
-        raise ValueError(f"{name}: padding {padding} must be at most half the kernel size {kernel}")
-    _check_fits(name, x, kernel, padding, dilation)
-    return apply(fcn, (x,), (kernel, stride, padding, dilation))

@@ -13,9 +13,10 @@ import warnings
 
 import numpy
 
+from symgrad import random
+from symgrad.generated import functions as ops
 from symgrad.generated.functions import (
     log,
-    log_softmax,
     maximum,
     mean,
     multiply,
@@ -27,6 +28,21 @@ from symgrad.generated.functions import (
 from symgrad.generated.functions import sum as _sum
 from symgrad.linalg import matmul
 
+# Activations, normalizations and embedding, with PyTorch's arguments.
+from symgrad.nn.activations import (
+    elu,
+    gelu,
+    leaky_relu,
+    log_softmax,
+    relu,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    tanh,
+)
+
 # The window ops (symgrad/ops/windows.py) with PyTorch's arguments.
 from symgrad.nn.convolution import (
     avg_pool1d,
@@ -36,36 +52,40 @@ from symgrad.nn.convolution import (
     max_pool1d,
     max_pool2d,
 )
+from symgrad.nn.embedding import embedding
+from symgrad.nn.normalization import batch_norm, layer_norm
 from symgrad.tensor import Tensor, check_constant
 
 __all__ = [
     "avg_pool1d",
     "avg_pool2d",
+    "batch_norm",
     "binary_cross_entropy",
     "conv1d",
     "conv2d",
     "cross_entropy",
     "dropout",
+    "elu",
+    "embedding",
+    "gelu",
+    "layer_norm",
+    "leaky_relu",
     "linear",
+    "log_softmax",
     "max_pool1d",
     "max_pool2d",
     "mse_loss",
     "nll_loss",
+    "relu",
+    "selu",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "tanh",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
-
-# Dropout's masks come from this module's own generator (never NumPy's global state)
-# unless a ``generator=`` is given. NOTE: made on first use: numpy.random costs 10-30 ms
-# to import, which `import symgrad` should not pay.
-_rng = None
-
-
-def _default_generator():
-    global _rng
-    if _rng is None:
-        _rng = numpy.random.default_rng()
-    return _rng
 
 
 # ---- helpers -----------------------------------------------------------------------------
@@ -185,7 +205,7 @@ def cross_entropy(
     if target_shape != input.shape:
         return _class_index_loss(
             name,
-            log_softmax(input, axis=class_axis),
+            ops.log_softmax(input, axis=class_axis),
             target,
             weight,
             ignore_index,
@@ -207,7 +227,7 @@ def cross_entropy(
     classes = input.shape[class_axis]
     if label_smoothing > 0.0:
         target = target * (1.0 - label_smoothing) + label_smoothing / classes
-    products = multiply(log_softmax(input, axis=class_axis), target)
+    products = multiply(ops.log_softmax(input, axis=class_axis), target)
     if weight is not None:
         weight = _class_weight(name, weight, classes, _dtype(input))
         shape = [1] * input.ndim
@@ -382,9 +402,9 @@ def dropout(input, p=0.5, training=True, inplace=False, *, generator=None):
     are scaled by ``1 / (1 - p)``, so the expectation is unchanged. With ``training=False``
     or ``p=0`` the input is returned unchanged; ``p=1`` gives zeros.
 
-    The mask is a constant drawn from ``generator`` (a ``numpy.random.Generator``, for
-    reproducible masks) or else from this module's own generator, never from NumPy's
-    global random state. ``inplace=True`` is refused: symgrad never mutates an input.
+    The mask is a constant drawn from ``generator`` (a ``numpy.random.Generator``) or
+    else from symgrad's own (``sg.manual_seed``), never from NumPy's global random
+    state. ``inplace=True`` is refused: symgrad never mutates an input.
     """
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability p has to be between 0 and 1, but got {p!r}")
@@ -396,7 +416,7 @@ def dropout(input, p=0.5, training=True, inplace=False, *, generator=None):
     dtype = _dtype(input)
     if p == 1:
         return multiply(input, numpy.zeros(input.shape, dtype=dtype))
-    rng = _default_generator() if generator is None else generator
+    rng = random.default_generator() if generator is None else generator
     mask = (rng.random(input.shape) >= p).astype(dtype)
     mask *= dtype.type(1.0 / (1.0 - p))
     return multiply(input, mask)

@@ -42,6 +42,7 @@ from symgrad.ops.spec import INF, Elementwise, Kink, real_symbols
 
 x, y, condition = real_symbols("x y condition")
 negative_slope, alpha, a_min, a_max = real_symbols("negative_slope alpha a_min a_max")
+mean, variance, eps = real_symbols("mean var eps")
 
 # Ops of this table used inside later rows, by name.
 sigmoid = Function("sigmoid")
@@ -209,6 +210,18 @@ OPS = (
     ),
     Elementwise("gelu", x / 2 * (1 + erf(x / sqrt(2)))),
     Elementwise("silu", x * sigmoid(x)),
+    # ---- normalization ---------------------------------------------------------------
+    # x given its mean and variance (per channel for batch_norm, per sample for
+    # layer_norm: derived reductions of x), eps added to the variance, as PyTorch's
+    # norms. Through mean and var, their own rules carry the gradient on to x.
+    Elementwise(
+        "standardize",
+        (x - mean) / sqrt(variance + eps),
+        inputs=("x", "mean", "var"),
+        params=(("eps", 1e-5),),
+        domain={"var": POSITIVE},
+        method=False,
+    ),
 )
 
 # NumPy's other names for ops of the table (the same function under each).

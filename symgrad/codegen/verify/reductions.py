@@ -19,12 +19,13 @@ def verify_reduction(cls, derived, trials=40, seed=0):
     declared stress values; and the declared conventions hold."""
     reduction = derived.reduction
     rng = numpy.random.default_rng(seed)
+    names = "".join(f", {name}" for name, _ in reduction.params)
     definition = eval(
-        f"lambda x, axes, n: {derived.forward_code}", {"numpy": numpy, "special": special}
+        f"lambda x, axes, n{names}: {derived.forward_code}", {"numpy": numpy, "special": special}
     )
 
     def run(x, axis, keepdims, extra, grad=None):
-        params = (axis,) if reduction.normalize else (axis, keepdims, *extra)
+        params = _arguments(reduction, axis, keepdims, extra)
         out = numpy.asarray(cls.forward(x, *params))
         grad = rng.standard_normal(out.shape) if grad is None else grad
         node = cls((None,), (x,), out, params, (True,))
@@ -39,18 +40,19 @@ def verify_reduction(cls, derived, trials=40, seed=0):
         if reduction.normalize and axis is None:
             axis = -1
         keepdims = bool(rng.integers(2))
+        # a count (ddof) drawn as 0 or 1; any other param at its default
         extra = tuple(int(rng.integers(0, 2)) if d == 0 else d for _, d in reduction.params)
         x = rng.standard_normal(shape)
         point = {"shape": shape, "axis": axis, "keepdims": keepdims, "params": extra}
         axes = tuple(range(len(shape))) if axis is None else axis
         count = int(numpy.prod([shape[a] for a in numpy.atleast_1d(axes)]))
-        if extra and count - extra[0] <= 0:
-            continue  # ddof leaves no degrees of freedom
+        if dict(zip([name for name, _ in reduction.params], extra)).get("ddof", 0) >= count:
+            continue  # ddof leaves no degrees of freedom (the conventions check that)
         with numpy.errstate(all="ignore"):
             out, grad, x_bar = run(x, axis, keepdims, extra)
         if reduction.nonnegative and (out == 0).any():
             continue  # a square root at 0: no derivative there (conventions cover it)
-        expected = definition(x, axes, count) if not extra else None
+        expected = definition(x, axes, count, *extra)
         # A limit op's definition is evaluated at a low temperature: within this of it.
         atol = LOW_TEMPERATURE * numpy.log(count) + 1e-9 if reduction.temperature else 1e-12
         if expected is not None and not numpy.allclose(
@@ -62,7 +64,8 @@ def verify_reduction(cls, derived, trials=40, seed=0):
             raise CheckError(reduction.name, None, point, "the kernel differs from the definition")
         if reduction.linear:
             probe = rng.standard_normal(shape)
-            left = numpy.vdot(grad, numpy.asarray(cls.forward(probe, *((axis, keepdims, *extra)))))
+            arguments = _arguments(reduction, axis, keepdims, extra)
+            left = numpy.vdot(grad, numpy.asarray(cls.forward(probe, *arguments)))
             if not policy.adjoint_agrees(left, numpy.vdot(x_bar, probe)):
                 raise CheckError(reduction.name, "x", point, "fails the dot-product test")
             continue
@@ -95,8 +98,8 @@ def verify_reduction(cls, derived, trials=40, seed=0):
         # forward did (reaching an inf or a nan it already reported), never on its own
         with warnings.catch_warnings(record=True) as forward_warnings:
             warnings.simplefilter("always")
-            out = numpy.asarray(cls.forward(x, axis, False, *params))
-        node = cls((None,), (x,), out, (axis, False, *params), (True,))
+            out = numpy.asarray(cls.forward(x, *_arguments(reduction, axis, False, params)))
+        node = cls((None,), (x,), out, _arguments(reduction, axis, False, params), (True,))
         with warnings.catch_warnings(record=True) as backward_warnings:
             warnings.simplefilter("always")
             (x_bar,) = node.calculate_grads(numpy.ones(out.shape), node.children, node.out, (True,))
@@ -107,6 +110,11 @@ def verify_reduction(cls, derived, trials=40, seed=0):
         if backward_warnings and not forward_warnings:
             message = backward_warnings[0].message
             raise CheckError(reduction.name, "x", point, f"warns {message!r}, its forward not")
+
+
+def _arguments(reduction, axis, keepdims, params):
+    """What the class takes after x: a normalization keeps the reduced axes (no keepdims)."""
+    return (axis, *params) if reduction.normalize else (axis, keepdims, *params)
 
 
 def _random_axis(rng, ndim):
