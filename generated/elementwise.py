@@ -142,6 +142,7 @@ class PowerBackward(BackwardFcn):
     at x = 0 (y = 1): d/dx = 1 (x**1 has slope 1 at 0 too, as in PyTorch)
     at x = 0 (y = 0.5): d/dx = inf (0**y is vertical for 0 < y < 1)
     at x = 0, y = 0: d/dx = 0 (x**0 is 1 everywhere, flat at 0 too, as in PyTorch)
+    domain (where it was checked): x in (0, inf)
     """
 
     __slots__ = ()
@@ -242,6 +243,7 @@ class SqrtBackward(BackwardFcn):
     """sqrt: out = sqrt(x)
     grad_x = grad/(2*out)
     at x = 0: d/dx = inf (PyTorch's convention)
+    domain (where it was checked): x in (0, inf)
     """
 
     __slots__ = ()
@@ -600,6 +602,7 @@ def log(x):
 class LogBackward(BackwardFcn):
     """log: out = log(x)
     grad_x = grad/x
+    domain (where it was checked): x in (0, inf)
     """
 
     __slots__ = ()
@@ -624,6 +627,7 @@ def log2(x):
 class Log2Backward(BackwardFcn):
     """log2: out = log2(x)
     grad_x = grad/(x*log(2))
+    domain (where it was checked): x in (0, inf)
     """
 
     __slots__ = ()
@@ -648,6 +652,7 @@ def log10(x):
 class Log10Backward(BackwardFcn):
     """log10: out = log10(x)
     grad_x = grad/(x*log(10))
+    domain (where it was checked): x in (0, inf)
     """
 
     __slots__ = ()
@@ -756,6 +761,7 @@ def log1p(x):
 class Log1pBackward(BackwardFcn):
     """log1p: out = log1p(x)
     grad_x = grad/(x + 1)
+    domain (where it was checked): x in (-1, inf)
     """
 
     __slots__ = ()
@@ -851,6 +857,7 @@ def arcsin(x):
 class ArcsinBackward(BackwardFcn):
     """arcsin: out = asin(x)
     grad_x = grad/sqrt(1 - x**2)
+    domain (where it was checked): x in (-1, 1)
     """
 
     __slots__ = ()
@@ -875,6 +882,7 @@ def arccos(x):
 class ArccosBackward(BackwardFcn):
     """arccos: out = acos(x)
     grad_x = -grad/sqrt(1 - x**2)
+    domain (where it was checked): x in (-1, 1)
     """
 
     __slots__ = ()
@@ -1047,6 +1055,7 @@ def arccosh(x):
 class ArccoshBackward(BackwardFcn):
     """arccosh: out = acosh(x)
     grad_x = grad/(sqrt(x - 1)*sqrt(x + 1))
+    domain (where it was checked): x in (1, inf)
     """
 
     __slots__ = ()
@@ -1073,6 +1082,7 @@ class ArctanhBackward(BackwardFcn):
     grad_x = grad/(1 - x**2)
     at x = 1: d/dx = inf (its limit)
     at x = -1: d/dx = inf (its limit)
+    domain (where it was checked): x in (-1, 1)
     """
 
     __slots__ = ()

@@ -90,6 +90,8 @@ def var(x, axis, keepdims, ddof):
 class VarBackward(BackwardFcn):
     """var: out = (Sum(x[o, r2]**2, (r2, 0, n - 1)) - Sum(x[o, k], (k, 0, n - 1))**2/n)/Max(0, -ddof + n)
     x_bar[o, r] = (2*x[o, r] - 2*Sum(x[o, k], (k, 0, n - 1))/n)*grad[o]/Max(0, -ddof + n)
+    at x = [[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]], axis=1, ddof=3: x_bar = [[-inf, -inf, inf], [nan, nan, nan]]; ddof >= n: the value is inf (nan for constant data), the gradient 2*(x - mean)/0 is +-inf, nan where x is the mean, as PyTorch's at ddof = n
+    at x = [[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]], axis=1, ddof=4: x_bar = [[-inf, -inf, inf], [nan, nan, nan]]; ddof >= n: the value is inf (nan for constant data), the gradient 2*(x - mean)/0 is +-inf, nan where x is the mean, as PyTorch's at ddof = n
     """
 
     __slots__ = ()
@@ -118,6 +120,8 @@ def std(x, axis, keepdims, ddof):
 class StdBackward(BackwardFcn):
     """std: out = sqrt((Sum(x[o, r2]**2, (r2, 0, n - 1)) - Sum(x[o, k], (k, 0, n - 1))**2/n)/Max(0, -ddof + n))
     x_bar[o, r] = (n*grad[o]*x[o, r] - grad[o]*Sum(x[o, k], (k, 0, n - 1)))/(n*out[o]*Max(0, -ddof + n))
+    at x = [[3.0, 3.0, 3.0]], axis=1: x_bar = [[0.0, 0.0, 0.0]]; where out_kept = 0, x_bar = 0; constant data: a subgradient, 0 (the derivative is 0/0), as PyTorch's
+    at x = [[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]], axis=1, ddof=3: x_bar = [[nan, nan, nan], [nan, nan, nan]]; ddof >= n: the value is inf, the gradient nan, as PyTorch's at ddof = n
     """
 
     __slots__ = ()
@@ -148,6 +152,8 @@ def prod(x, axis, keepdims):
 class ProdBackward(BackwardFcn):
     """prod: out = Product(x[o, r2], (r2, 0, n - 1))
     x_bar[o, r] = grad[o]*Product(x[o, r2], (r2, 0, r - 1))*Product(x[o, r2], (r2, r + 1, n - 1))
+    at x = [[2.0, 0.0, 3.0, 0.0]], axis=1: x_bar = [[0.0, 0.0, 0.0, 0.0]]; the product of the others, zeros too
+    at x = [[2.0, 0.0, 3.0, 5.0]], axis=1: x_bar = [[0.0, 30.0, 0.0, 0.0]]; the product of the others, zeros too
     """
 
     __slots__ = ()
@@ -206,6 +212,8 @@ def max(x, axis, keepdims):
 class MaxBackward(BackwardFcn):
     """max: out = tau*log(Sum(exp(x[o, k]/tau), (k, 0, n - 1))), as tau -> 0+
     x_bar[o, r] = Piecewise((1, Eq(out[o], x[o, r])), (0, True))*grad[o]/Sum(Piecewise((1, Eq(out[o], x[o, k])), (0, True)), (k, 0, n - 1))
+    at x = [[1.0, 3.0, 3.0, -2.0]], axis=1: x_bar = [[0, 0.5, 0.5, 0]]; ties share the gradient evenly
+    at x = [[1.0, inf, 2.0]], axis=1: x_bar = [[0, 1, 0]]; an infinite extreme takes the gradient, as PyTorch's, not nan everywhere
     """
 
     __slots__ = ()
@@ -234,6 +242,8 @@ def min(x, axis, keepdims):
 class MinBackward(BackwardFcn):
     """min: out = -tau*log(Sum(exp(-x[o, k]/tau), (k, 0, n - 1))), as tau -> 0+
     x_bar[o, r] = Piecewise((1, Eq(out[o], x[o, r])), (0, True))*grad[o]/Sum(Piecewise((1, Eq(out[o], x[o, k])), (0, True)), (k, 0, n - 1))
+    at x = [[1.0, -3.0, -3.0, 2.0]], axis=1: x_bar = [[0, 0.5, 0.5, 0]]; ties share the gradient evenly
+    at x = [[1.0, -inf, 2.0]], axis=1: x_bar = [[0, 1, 0]]; an infinite extreme takes the gradient, as PyTorch's, not nan everywhere
     """
 
     __slots__ = ()
@@ -262,6 +272,7 @@ def norm(x, axis, keepdims):
 class NormBackward(BackwardFcn):
     """norm: out = sqrt(Sum(x[o, r2]**2, (r2, 0, n - 1)))
     x_bar[o, r] = grad[o]*x[o, r]/out[o]
+    at x = [[0.0, 0.0, 0.0]], axis=1: x_bar = [[0.0, 0.0, 0.0]]; where out_kept = 0, x_bar = 0; the 2-norm's gradient at 0 is 0, a subgradient, as in PyTorch
     """
 
     __slots__ = ()

@@ -19,7 +19,7 @@ import threading
 
 import numpy
 
-from symgrad import function
+from symgrad import function, hooks
 from symgrad.generated.unbroadcast import unbroadcast
 from symgrad.grad_mode import enable_grad
 
@@ -34,7 +34,7 @@ def backward(roots, seeds, retain_graph=False, replay=None):
     gives the node's inputs and output as tensors, so the rule's ops build a graph."""
     walk = _Pass(None, replay)
     walk.run(roots, seeds, retain_graph)
-    _store(walk.reached.values())
+    _store([_hooked(*reached) for reached in walk.reached.values()])
 
 
 def grad(roots, seeds, inputs, retain_graph=False, replay=None):
@@ -43,6 +43,9 @@ def grad(roots, seeds, inputs, retain_graph=False, replay=None):
     left alone."""
     walk = _Pass({id(tensor) for tensor in inputs}, replay)
     walk.run(roots, seeds, retain_graph)
+    for key, reached in walk.reached.items():
+        if reached[0].grad_fn is None:  # a leaf's hooks (a non-leaf's ran at its node)
+            walk.reached[key] = _hooked(*reached)
     results, handed_out = [], set()
     for tensor in inputs:
         key = id(tensor)
@@ -100,8 +103,8 @@ class _Pass:
             if node.sequence < last_change:  # an input may have changed in place since
                 function.check_unchanged(node)
                 sources = function.sources(node)
-            if node.retained is not None:
-                _store([(node.retained, grad, node in owners)])
+            if node.watched is not None:  # hooks, retain_grad
+                grad = self.watch(node, grad)
             if replay is None:
                 children, out = node.children, node.out
                 fresh = node.fresh_grads
@@ -141,6 +144,18 @@ class _Pass:
                 # their memory is reused during the rest of the pass
                 node.children = node.out = node.inputs = node.saved = None
 
+    def watch(self, node, grad):
+        """The gradient of ``node``'s output after the output tensor's hooks; kept in
+        its ``.grad`` if it retains it, and the answer if sg.grad asked for it."""
+        tensor = node.watched
+        owned = node in self.owned
+        hooked, owned = hooks.run(tensor, grad, owned)
+        if hooks.retains_grad(tensor):
+            _store([(tensor, hooked, owned)])
+        if hooked is not grad and self.wanted is not None and id(tensor) in self.wanted:
+            self.reached[id(tensor)] = (tensor, hooked, False)
+        return hooked
+
     def send(self, node, grad, owned):
         """Add ``grad`` to the gradient waiting at ``node``; the first one makes it ready."""
         if node in self.pending:
@@ -162,6 +177,13 @@ class _Pass:
             _, total, total_owned = self.reached[key]
             grad, owned = _add(total, total_owned, grad, owned)
         self.reached[key] = (tensor, grad, owned)
+
+
+def _hooked(leaf, grad, owned):
+    """``(leaf, its gradient after its hooks, owned)``: what reached a leaf, as kept."""
+    if getattr(leaf, "_hooks", None):
+        grad, owned = hooks.run(leaf, grad, owned)
+    return leaf, grad, owned
 
 
 def _add(total, total_owned, grad, grad_owned):

@@ -74,7 +74,7 @@ def sources(node):
 class BackwardFcn:
     # NOTE: slots keep a node small and its attribute access fast; a graph of many
     # small ops is dominated by this per-node overhead.
-    __slots__ = ("children", "inputs", "needs", "out", "params", "retained", "saved", "sequence")
+    __slots__ = ("children", "inputs", "needs", "out", "params", "saved", "sequence", "watched")
 
     # Filled in by each generated subclass.
     name = ""
@@ -103,7 +103,9 @@ class BackwardFcn:
         self.out = out if self.saves_out else None
         self.params = params
         self.needs = needs  # per input: does it want a gradient?
-        self.retained = None  # the output Tensor, when it asked to retain its grad
+        # the output Tensor, when backward hands it its gradient: it retains its grad or
+        # has hooks (symgrad/hooks.py); None costs the engine one test per node
+        self.watched = None
         self.saved = saved  # what forward_saving kept
         # Creation order: a node is always created after the nodes of its inputs, so
         # running nodes from the newest down is a topological order.
@@ -117,5 +119,48 @@ class BackwardFcn:
     def calculate_grads(self, grad, children, out, needs):  # pragma: no cover
         raise NotImplementedError
 
+    @property
+    def next_functions(self):
+        """PyTorch's walk of the graph: per input, ``(node, 0)``, where node is the
+        BackwardFcn that computed the input, an ``AccumulateGrad`` for a leaf that
+        requires grad, or None for a constant or an input that gets no gradient. (0 is
+        the output's number: every op here has one output.)"""
+        if self.inputs is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.next_functions: backward freed this part of the "
+                "graph; pass retain_graph=True to backward to walk it afterwards"
+            )
+        found = []
+        for value, source, need in zip(self.inputs, sources(self), self.needs):
+            if not need:
+                found.append((None, 0))
+            elif source is not None:
+                found.append((source, 0))
+            else:
+                found.append((AccumulateGrad(value), 0))
+        return tuple(found)
+
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+class AccumulateGrad:
+    """What ``next_functions`` gives for a leaf that requires grad (PyTorch's name): its
+    ``variable`` is the leaf, whose ``.grad`` backward adds into. Two of them for one
+    leaf are equal."""
+
+    __slots__ = ("variable",)
+    name = "AccumulateGrad"
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def __eq__(self, other):
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
+
+    def __repr__(self):
+        return "<AccumulateGrad>"

@@ -6,7 +6,7 @@ import numbers
 
 import numpy
 
-from symgrad import engine
+from symgrad import engine, hooks
 from symgrad.function import note_changed, rebased, share_version
 from symgrad.generated import elementwise as ew
 from symgrad.generated import structural
@@ -23,11 +23,13 @@ DATA_KINDS = "biuf"
 class Tensor:
     """An n-dimensional array in a graph of operations (PyTorch's autograd semantics)."""
 
-    # NOTE: _version and _rebased are set only by a change in place (symgrad/function.py):
-    # unset, they cost no op anything
+    # NOTE: _version and _rebased are set only by a change in place (symgrad/function.py),
+    # _hooks by register_hook and retain_grad (symgrad/hooks.py): unset, they cost no op
+    # anything
     __slots__ = (
         "__weakref__",
         "_grad",
+        "_hooks",
         "_rebased",
         "_requires_grad",
         "_version",
@@ -94,16 +96,33 @@ class Tensor:
         return self.grad_fn is None
 
     def retain_grad(self):
-        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward (after its
+        hooks, if it has any)."""
         if not self._requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         if self.grad_fn is not None:
-            self.grad_fn.retained = self
+            hooks.add(self, None, hooks.RETAIN)
 
     @property
     def retains_grad(self):
         """Whether this non-leaf tensor keeps its gradient in ``.grad`` (retain_grad())."""
-        return self.grad_fn is not None and self.grad_fn.retained is self
+        return (
+            self.grad_fn is not None and self.grad_fn.watched is self and hooks.retains_grad(self)
+        )
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` whenever a backward pass (or ``sg.grad``) computes this
+        tensor's gradient: for a non-leaf once, with the sum over all its uses, before
+        its node passes it on; for a leaf before it is added into ``.grad``. What the
+        hook returns, if not None, is used instead. ``grad`` is a read-only ndarray (a
+        Tensor under ``create_graph=True``). Returns a handle whose ``remove()`` takes
+        the hook off. Hooks run in the order they were registered."""
+        if not self._requires_grad:
+            raise RuntimeError("register_hook: the tensor does not require grad")
+        if not callable(hook):
+            raise TypeError(f"register_hook: {type(hook).__name__} is not callable")
+        key = hooks.add(self, hook)
+        return hooks.RemovableHandle(self._hooks, key)
 
     def backward(self, grad=None, retain_graph=False, create_graph=False):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""

@@ -8,6 +8,7 @@ and multilinear kinds have one derived form each, verified as rendered.
 
 from pathlib import Path
 
+from symgrad import reference
 from symgrad.codegen import render
 from symgrad.codegen.pipeline import ElementwisePipeline, ReductionPipeline
 from symgrad.codegen.verify.linear import (
@@ -22,7 +23,9 @@ from symgrad.ops.reductions import REDUCTIONS
 from symgrad.ops.structural import STRUCTURAL
 from symgrad.ops.windows import WINDOWS
 
-GENERATED = Path(__file__).resolve().parents[2] / "generated"
+ROOT = Path(__file__).resolve().parents[2]
+GENERATED = ROOT / "generated"
+DOCS = ROOT / "docs"
 ELEMENTWISE_SOURCES = "symgrad/ops/elementwise.py"
 REDUCTION_SOURCES = "symgrad/ops/reductions.py"
 CONTRACTION_SOURCES = "symgrad/ops/contractions.py"
@@ -97,3 +100,17 @@ def generate_sources(ops=elementwise.OPS, reductions=REDUCTIONS):
     check_contractions(sources["contractions.py"], sources["unbroadcast.py"])
     check_windows(sources["windows.py"])
     return sources
+
+
+def generate_docs(sources):
+    """{file name: text} of docs/: the op reference, read from ``sources`` (the generated
+    files about to be written) and from the composites' modules."""
+
+    def read(module):
+        if module.startswith(f"{reference.GENERATED}."):
+            return sources[module.rpartition(".")[2] + ".py"]
+        return (ROOT / Path(*module.split("."))).with_suffix(".py").read_text()
+
+    context = render.reference_context(reference.build(read))
+    sources_text = "the docstrings of generated/ and of the composites"
+    return {"ops.md": render.render("ops.md.j2", sources_text, **context)}

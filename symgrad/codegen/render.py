@@ -156,6 +156,8 @@ def elementwise_context(derived, op_functions):
             at += " (" + ", ".join(f"{k} = {v}" for k, v in kink.given.items()) + ")"
         values = ", ".join(f"d/d{k} = {sympy.sstr(v)}" for k, v in kink.grads.items())
         doc_lines.append(f"at {at}: {values} ({kink.why})")
+    for name, (low, high) in op.domain.items():
+        doc_lines.append(f"domain (where it was checked): {name} in ({low}, {high})")
     return {
         "name": op.name,
         "class_name": op.class_name,
@@ -225,6 +227,7 @@ def reduction_context(derived):
         "forward_doc": sympy.sstr(derived.forward)
         + (f", as {reduction.temperature} -> 0+" if reduction.temperature is not None else ""),
         "vjp_doc": sympy.sstr(derived.vjp),
+        "convention_lines": [_convention_doc(c) for c in reduction.conventions],
         "code": derived.code,
         "numpy_name": reduction.name if hasattr(numpy, reduction.name) else None,
         "uses_grad_kept": "grad_kept" in used,
@@ -242,6 +245,18 @@ def reduction_context(derived):
         + ("" if reduction.normalize else " (None: all axes), keepdims as NumPy has it")
         + f": out = {sympy.sstr(derived.forward)}",
     }
+
+
+def _convention_doc(convention):
+    """A reduction's convention as its docstring states it: the example checked at
+    generation (for grad = 1), the value declared where it holds, and why."""
+    settings = "".join(f", {name}={value}" for name, value in convention.params)
+    line = f"at x = {convention.rows}, axis={convention.axis}{settings}: "
+    line += f"x_bar = {convention.expected}"
+    if convention.where is not None:
+        lhs, rhs = convention.where.args  # an Eq
+        line += f"; where {lhs} = {rhs}, x_bar = {convention.value}"
+    return line + (f"; {convention.why}" if convention.why else "")
 
 
 def _mentions(code, name):
@@ -430,3 +445,85 @@ def window_context(op, mean_code):
         context["doc"] = "out[n, c, s] = the max of x_padded[n, c, s*stride + k*dilation] over k"
         context["vjp_doc"] = "grad at the first maximum of x in each window, 0 elsewhere"
     return context
+
+
+# ---- the op reference (docs/ops.md) ------------------------------------------------------
+LABEL_WIDTH = 12  # the labels of an op's lines: definition, rule, convention, note
+KIND_INTROS = {
+    "element-wise": "Derived by SymPy from the definition, per input; NumPy broadcasting "
+    "between the inputs.",
+    "reduction": "Along `axis` (None: all axes) with `keepdims`, or a normalization along "
+    "`axis`; the rule derived from the index expression by delta summation.",
+    "contraction": "Declared by an einsum spec; each operand's rule is the output's gradient "
+    "contracted with the other operands (symgrad/einsum_spec.py).",
+    "structural": "Linear maps declared as steps (symgrad/ops/maps.py); each adjoint is "
+    "derived as the reverse composition of the steps' transposes.",
+    "window": "A gather of windows of the padded input, then a contraction with the weight, "
+    "a mean or a first maximum; PyTorch's arguments and layouts.",
+    "composite": "Built of the ops above, with no gradient code of their own. The ops "
+    "listed as called are those its code calls by name; operators (`a * b`) and indexing "
+    "(`t[i]`) record nodes too.",
+}
+
+
+def reference_context(reference):
+    """The template's view of the op reference (symgrad/reference.py): each op's lines,
+    labelled, and the table of contents' cells (a ``|`` escaped, as tables need)."""
+    sections = [
+        {
+            "kind": kind,
+            "intro": KIND_INTROS[kind],
+            "ops": [_op_context(op, reference) for op in ops],
+        }
+        for kind, ops in reference.by_kind()
+        if ops
+    ]
+    contents = [
+        {
+            "name": op.name,
+            "anchor": op.anchor,
+            "kind": op.kind,
+            # a node's definition as code, a composite's first sentence as prose
+            "summary": _cell(f"`{op.summary}`" if len(op.nodes) == 1 else _markdown(op.summary)),
+        }
+        for op in reference.ops
+    ]
+    others = [_node_context(node) for node in reference.other_nodes]
+    return {"sections": sections, "contents": contents, "other_nodes": others}
+
+
+def _op_context(op, reference):
+    also = [f"`sg.{alias}`" for alias in op.aliases]
+    if op.method:
+        also.append(f"`t.{op.name}(...)`")
+    path = op.module.replace(".", "/") + ".py"
+    return {
+        "name": op.name,
+        "call": f"sg.{op.name}{op.signature}",
+        "also": ", ".join(also),
+        "path": path.replace("symgrad/generated/", "generated/"),  # where it is in the repo
+        "doc": _markdown(op.doc),
+        "calls": ", ".join(f"[`{name}`](#{reference.find(name).anchor})" for name in op.calls),
+        "nodes": [_node_context(reference.nodes[name]) for name in op.nodes],
+    }
+
+
+def _node_context(node):
+    lines = [("definition", node.definition)]
+    lines += [("rule", line) for line in node.rules]
+    lines += [("convention", line) for line in node.conventions]
+    lines += [("domain", f"{line} (where it was checked)") for line in node.domain]
+    lines += [("note", line) for line in node.notes]
+    return {
+        "class_name": node.class_name,
+        "lines": [f"{label:<{LABEL_WIDTH}} {text}" for label, text in lines],
+    }
+
+
+def _cell(text):
+    return text.replace("|", "\\|")
+
+
+def _markdown(docstring_text):
+    """reStructuredText's inline code (a docstring's) as Markdown's."""
+    return docstring_text.replace("``", "`")

@@ -28,7 +28,8 @@ class Convention:
     value the vjp takes there (for grad = 1), and an example checked at generation: input
     rows, the axis reduced, and the expected gradient (inf and nan as they are), with
     ``params`` ((name, value) pairs) in place of the defaults. ``where`` None: the example
-    only checks what the derived rule gives (prod with zeros)."""
+    only checks what the derived rule gives (prod with zeros). ``why`` is shown in the
+    generated docstring and the op reference."""
 
     where: object
     value: object
@@ -36,6 +37,7 @@ class Convention:
     axis: int
     expected: list
     params: tuple = ()
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ HUGE = (1000.0, -1000.0)
 INF, NAN = float("inf"), float("nan")
 # Rows of three, one of them constant, for ddof >= 3: no degrees of freedom left.
 NO_FREEDOM = [[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]]
+TIES = "ties share the gradient evenly"
+INFINITE_EXTREME = "an infinite extreme takes the gradient, as PyTorch's, not nan everywhere"
 
 REDUCTIONS = (
     Reduction(
@@ -138,10 +142,17 @@ REDUCTIONS = (
         _variance,
         "return numpy.var(x, axis=axis, keepdims=keepdims, ddof=ddof)",
         params=(("ddof", 0),),
-        # ddof >= n: the value is inf (nan for constant data, 0/0), the gradient
-        # 2*(x - mean)/0 * grad: +-inf, nan where x is the mean (PyTorch's, at ddof = n)
         conventions=tuple(
-            Convention(None, None, NO_FREEDOM, 1, [[-INF, -INF, INF], [NAN] * 3], (("ddof", d),))
+            Convention(
+                None,
+                None,
+                NO_FREEDOM,
+                1,
+                [[-INF, -INF, INF], [NAN] * 3],
+                (("ddof", d),),
+                "ddof >= n: the value is inf (nan for constant data), the gradient "
+                "2*(x - mean)/0 is +-inf, nan where x is the mean, as PyTorch's at ddof = n",
+            )
             for d in (3, 4)
         ),
     ),
@@ -152,11 +163,24 @@ REDUCTIONS = (
         params=(("ddof", 0),),
         nonnegative=True,
         conventions=(
-            # Constant data: a subgradient, 0 (the derivative is 0/0 there), as PyTorch's.
-            Convention(Eq(out_kept, 0), 0, [[3.0, 3.0, 3.0]], 1, [[0.0, 0.0, 0.0]]),
-            # ddof >= n: the value is inf (nan for constant data: its convention holds where
-            # the value is 0, not nan), the gradient nan, as PyTorch's at ddof = n
-            Convention(None, None, NO_FREEDOM, 1, [[NAN] * 3, [NAN] * 3], (("ddof", 3),)),
+            Convention(
+                Eq(out_kept, 0),
+                0,
+                [[3.0, 3.0, 3.0]],
+                1,
+                [[0.0, 0.0, 0.0]],
+                why="constant data: a subgradient, 0 (the derivative is 0/0), as PyTorch's",
+            ),
+            Convention(
+                None,
+                None,
+                NO_FREEDOM,
+                1,
+                [[NAN] * 3, [NAN] * 3],
+                (("ddof", 3),),
+                # (nan for constant data: its convention holds where the value is 0, not nan)
+                "ddof >= n: the value is inf, the gradient nan, as PyTorch's at ddof = n",
+            ),
         ),
     ),
     Reduction(
@@ -165,9 +189,12 @@ REDUCTIONS = (
         "return numpy.prod(x, axis=axis, keepdims=keepdims)",
         # The derivative is the product of the other elements, computed as products
         # before and after each element: exact with zeros in the input.
-        conventions=(
-            Convention(None, None, [[2.0, 0.0, 3.0, 0.0]], 1, [[0.0, 0.0, 0.0, 0.0]]),
-            Convention(None, None, [[2.0, 0.0, 3.0, 5.0]], 1, [[0.0, 30.0, 0.0, 0.0]]),
+        conventions=tuple(
+            Convention(None, None, rows, 1, expected, why="the product of the others, zeros too")
+            for rows, expected in (
+                ([[2.0, 0.0, 3.0, 0.0]], [[0.0, 0.0, 0.0, 0.0]]),
+                ([[2.0, 0.0, 3.0, 5.0]], [[0.0, 30.0, 0.0, 0.0]]),
+            )
         ),
     ),
     Reduction("logsumexp", _log_sum_exp, LOGSUMEXP_KERNEL, stress=HUGE),
@@ -179,9 +206,8 @@ REDUCTIONS = (
         "return numpy.maximum.reduce(x, axis=axis, keepdims=keepdims)",
         temperature=tau,
         conventions=(
-            Convention(None, None, [[1.0, 3.0, 3.0, -2.0]], 1, [[0, 0.5, 0.5, 0]]),
-            # an infinite maximum takes the gradient (as PyTorch's), not nan everywhere
-            Convention(None, None, [[1.0, INF, 2.0]], 1, [[0, 1, 0]]),
+            Convention(None, None, [[1.0, 3.0, 3.0, -2.0]], 1, [[0, 0.5, 0.5, 0]], why=TIES),
+            Convention(None, None, [[1.0, INF, 2.0]], 1, [[0, 1, 0]], why=INFINITE_EXTREME),
         ),
     ),
     Reduction(
@@ -190,8 +216,8 @@ REDUCTIONS = (
         "return numpy.minimum.reduce(x, axis=axis, keepdims=keepdims)",
         temperature=tau,
         conventions=(
-            Convention(None, None, [[1.0, -3.0, -3.0, 2.0]], 1, [[0, 0.5, 0.5, 0]]),
-            Convention(None, None, [[1.0, -INF, 2.0]], 1, [[0, 1, 0]]),
+            Convention(None, None, [[1.0, -3.0, -3.0, 2.0]], 1, [[0, 0.5, 0.5, 0]], why=TIES),
+            Convention(None, None, [[1.0, -INF, 2.0]], 1, [[0, 1, 0]], why=INFINITE_EXTREME),
         ),
     ),
     Reduction(
@@ -199,8 +225,16 @@ REDUCTIONS = (
         lambda x, o, r, n: sqrt(total(x[o, r] ** 2, r, n)),
         "return numpy.sqrt(numpy.add.reduce(x * x, axis=axis, keepdims=keepdims))",
         nonnegative=True,
-        # The 2-norm's gradient at 0 is 0 (a subgradient), as in PyTorch.
-        conventions=(Convention(Eq(out_kept, 0), 0, [[0.0, 0.0, 0.0]], 1, [[0.0, 0.0, 0.0]]),),
+        conventions=(
+            Convention(
+                Eq(out_kept, 0),
+                0,
+                [[0.0, 0.0, 0.0]],
+                1,
+                [[0.0, 0.0, 0.0]],
+                why="the 2-norm's gradient at 0 is 0, a subgradient, as in PyTorch",
+            ),
+        ),
     ),
     Reduction(
         "softmax",
