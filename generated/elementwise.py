@@ -1341,6 +1341,7 @@ class StandardizeBackward(BackwardFcn):
     grad_x = grad/sqrt(eps + var)
     grad_mean = -grad/sqrt(eps + var)
     grad_var = grad*(mean - x)/(2*(eps + var)**(3/2))
+    domain (where it was checked): var in (0, inf)
     """
 
     __slots__ = ()
