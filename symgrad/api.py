@@ -1,6 +1,17 @@
 """The public API, gathered: ``import symgrad as sg`` gives everything listed here."""
 
-from symgrad import complex_parts, creation, linalg, nn, scans, selection, shape, utils
+from symgrad import (
+    complex_parts,
+    creation,
+    linalg,
+    nn,
+    optim,
+    scans,
+    selection,
+    shape,
+    utils,
+    viz,
+)
 from symgrad import memory as _memory  # noqa: F401 - sets how malloc keeps memory
 from symgrad import methods as _methods  # noqa: F401 - binds the ops as Tensor methods
 from symgrad.autograd import grad
@@ -37,6 +48,7 @@ __all__ = [
     "matmul",
     "nn",
     "no_grad",
+    "optim",
     "outer",
     "save",
     *(name for module in COMPOSITE_MODULES for name in module.__all__),
@@ -44,6 +56,7 @@ __all__ = [
     "tensordot",
     "trace",
     "utils",
+    "viz",
     *(name for name in dir(functions) if not name.startswith("_") and name.islower()),
 ]
 __all__ = sorted(set(__all__) - {"apply", "elementwise", "numpy", "reductions", "structural"})

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # What sg.__all__ holds besides ops: the tensor, autograd, grad mode, namespaces and the
 # constructors (which make leaves, not nodes).
 NOT_OPS = {"Tensor", "tensor", "grad", "gradcheck", "no_grad", "enable_grad", "nn", "linalg"}
-NOT_OPS |= {"load", "save", "manual_seed", "utils"}  # saving, seeding, data
+NOT_OPS |= {"load", "save", "manual_seed", "optim", "utils", "viz"}  # training, tools
 NOT_OPS |= set(creation.__all__)
 
 
