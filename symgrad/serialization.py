@@ -3,20 +3,24 @@ dicts and lists of tensors, arrays and numbers) in NumPy's ``.npz`` format, read
 ``allow_pickle=False``: loading a file from elsewhere runs no code.
 
 Each value is one array of the archive, named by its path in the nesting; the path
-records what each level was (a dict's string or integer key, a list's index; a tuple
-comes back as a list) and what the value was (a tensor, an array, a number or None), so
-that ``load`` gives back what was saved.
+records what each level was (a dict's string or integer key, a list's or a tuple's
+index) and what the value was (a tensor, an array, a number or None), so that ``load``
+gives back what was saved (an optimizer's ``betas`` stay a tuple).
 """
 
+import os
+import zipfile
 from collections import OrderedDict
 
 import numpy
 
 from symgrad.tensor import Tensor
 
-# a path's steps: "d:name" (dict key), "i:3" (dict int key), "l:3" (list index); an
-# empty container is the step "d:" or "l:" after its path
+# a path's steps: "d:name" (dict key), "i:3" (dict int key), "l:3" (list index), "u:3"
+# (tuple index); an empty container is the step "{}", "[]" or "()" after its path (not
+# "d:", which is the step of the key "")
 _SEPARATOR = "/"
+_EMPTY = {dict: "{}", list: "[]", tuple: "()"}
 # the value's kind, after the path: a tensor, an array, a Python number (or str), None
 _KINDS = {"t", "a", "s", "n"}
 
@@ -28,19 +32,33 @@ def save(obj, f):
         raise TypeError(f"save: expected a dict (a state dict), not {type(obj).__name__}")
     arrays = {}
     _flatten(obj, [], arrays)
-    numpy.savez(f, **arrays)
+    if isinstance(f, str | os.PathLike):
+        # opened here: given a path, numpy.savez would add ".npz" to a name without it,
+        # and load("model.pt") would not find what save("model.pt") wrote
+        with open(f, "wb") as file:
+            numpy.savez(file, **arrays)
+    else:
+        numpy.savez(f, **arrays)
 
 
 def load(f):
     """What ``save`` wrote: the same nesting, tensors as tensors (leaves that do not
     require grad), arrays as arrays, numbers as numbers."""
-    with numpy.load(f, allow_pickle=False) as archive:
+    try:
+        archive = numpy.load(f, allow_pickle=False)
+    except (ValueError, EOFError, zipfile.BadZipFile) as error:
+        # NumPy takes any file that is neither .npy nor .npz for a pickle, and refuses it
+        raise ValueError(f"load: {f!r} is not a file sg.save wrote (an .npz archive)") from error
+    if not isinstance(archive, numpy.lib.npyio.NpzFile):  # a .npy file: one array
+        raise ValueError(f"load: {f!r} is not a file sg.save wrote (a .npy array, not an .npz)")
+    with archive:
+        # an object array raises here: NumPy refuses it under allow_pickle=False
         items = [(name, archive[name]) for name in archive.files]
     root = OrderedDict()
     for name, array in items:
         path, _, kind = name.rpartition("@")
         _put(root, path.split(_SEPARATOR), _value(kind, array))
-    return root
+    return _tuples(root)
 
 
 def _flatten(value, path, arrays):
@@ -56,12 +74,14 @@ def _flatten(value, path, arrays):
                 raise TypeError(f"save: keys must be str or int, not {type(key).__name__}")
             _flatten(item, [*path, step], arrays)
         if not value:
-            arrays[_SEPARATOR.join([*path, "d:"]) + "@n"] = numpy.zeros(0)
+            arrays[_SEPARATOR.join([*path, _EMPTY[dict]]) + "@n"] = numpy.zeros(0)
     elif isinstance(value, list | tuple):
+        tag = "u" if isinstance(value, tuple) else "l"
         for index, item in enumerate(value):
-            _flatten(item, [*path, f"l:{index}"], arrays)
+            _flatten(item, [*path, f"{tag}:{index}"], arrays)
         if not value:
-            arrays[_SEPARATOR.join([*path, "l:"]) + "@n"] = numpy.zeros(0)
+            empty = _EMPTY[tuple if isinstance(value, tuple) else list]
+            arrays[_SEPARATOR.join([*path, empty]) + "@n"] = numpy.zeros(0)
     else:
         kind, array = _encoded(value, path)
         arrays[_SEPARATOR.join(path) + "@" + kind] = array
@@ -101,11 +121,11 @@ def _put(root, steps, value):
     kind of each from the step after it)."""
     node = root
     for number, step in enumerate(steps):
-        tag, _, key = step.partition(":")
-        if tag not in ("d", "i", "l"):
-            raise ValueError(f"load: not a file sg.save wrote (path step {step!r})")
-        if key == "":  # the marker of an empty container: made on the way here
+        if step in _EMPTY.values():  # the marker of an empty container: made on the way
             return
+        tag, _, key = step.partition(":")
+        if tag not in ("d", "i", "l", "u") or not _fits(tag, key):
+            raise ValueError(f"load: not a file sg.save wrote (path step {step!r})")
         key = key if tag == "d" else int(key)
         if number == len(steps) - 1:
             _set(node, key, value)
@@ -114,9 +134,40 @@ def _put(root, steps, value):
             node.get(key) if isinstance(node, dict) else (node[key] if key < len(node) else None)
         )
         if child is None:
-            child = [] if steps[number + 1].startswith("l:") else OrderedDict()
+            child = _container(steps[number + 1])
             _set(node, key, child)
         node = child
+
+
+class _Tuple(list):
+    """A tuple while it is being filled; made a tuple by ``_tuples``."""
+
+
+def _container(step):
+    """The empty container whose first step (an index or key into it) is ``step``."""
+    if step.startswith("l:") or step == _EMPTY[list]:
+        return []
+    if step.startswith("u:") or step == _EMPTY[tuple]:
+        return _Tuple()
+    return OrderedDict()
+
+
+def _tuples(value):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = _tuples(item)
+        return value
+    if isinstance(value, list):
+        items = [_tuples(item) for item in value]
+        return tuple(items) if isinstance(value, _Tuple) else items
+    return value
+
+
+def _fits(tag, key):
+    """A dict's key is any text or int; a list's or a tuple's index a natural number."""
+    if tag == "d":
+        return True
+    return (key[1:] if tag == "i" and key.startswith("-") else key).isdigit()
 
 
 def _set(node, key, value):

@@ -13,13 +13,14 @@ from symgrad.tensor import Tensor, apply, tensor
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """1-D convolution (cross-correlation, as PyTorch) of (N, C, L) by (O, C/groups, K)."""
+    """1-D convolution (cross-correlation, as PyTorch) of (N, C, L) by (O, C/groups, K);
+    ``padding`` ints, 'valid' or 'same' (stride 1 only; an odd total padded at the end)."""
     return _convolution("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation, as PyTorch) of (N, C, H, W) by
-    (O, C/groups, KH, KW)."""
+    (O, C/groups, KH, KW); ``padding`` ints, 'valid' or 'same' (as conv1d's)."""
     return _convolution("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
@@ -132,6 +133,26 @@ def _ceil_extra(length, kernel, stride, padding, dilation):
     return max(0, (count - 1) * stride + span - (length + 2 * padding))
 
 
+def check_padding_string(name, mode, stride):
+    """'valid' or 'same', and 'same' only with stride 1 (PyTorch's rules)."""
+    if mode not in ("valid", "same"):
+        raise ValueError(f"{name}: padding must be 'valid', 'same' or ints, not {mode!r}")
+    if mode == "same" and any(s != 1 for s in stride):
+        raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
+
+
+def _padded_as(name, mode, x, kernel, stride, dilation):
+    """PyTorch's padding strings: 'valid' is no padding; 'same' (stride 1 only) pads
+    each axis by ``dilation * (kernel - 1)`` in all, half on each side and the odd one
+    more at the end (there, x padded first, a derived pad), so the output has x's size.
+    Returns x and the padding left for the convolution to add on both sides."""
+    check_padding_string(name, mode, stride)
+    if mode == "valid":
+        return x, 0
+    totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    return _padded_right(x, [t % 2 for t in totals], 0.0), tuple(t // 2 for t in totals)
+
+
 def _padded_right(x, extra, value):
     """x with ``extra`` positions of ``value`` after each spatial axis (a derived pad)."""
     if not any(extra):
@@ -194,8 +215,10 @@ def _convolution(name, rank, x, w, bias, stride, padding, dilation, groups):
     if w.ndim != rank + 2:
         raise ValueError(f"{name}: weight must have {rank + 2} dimensions, not shape {w.shape}")
     stride = _tuple(name, "stride", stride, rank, 1)
-    padding = _tuple(name, "padding", padding, rank, 0)
     dilation = _tuple(name, "dilation", dilation, rank, 1)
+    if isinstance(padding, str):
+        x, padding = _padded_as(name, padding, x, w.shape[2:], stride, dilation)
+    padding = _tuple(name, "padding", padding, rank, 0)
     if not _is_int(groups):
         raise TypeError(f"{name}: groups must be an int, not {groups!r}")
     if groups < 1:

@@ -8,6 +8,7 @@ outside the graph."""
 
 import numpy
 
+from symgrad.function import note_changed
 from symgrad.generated.functions import mean, reshape, standardize, var
 from symgrad.tensor import Tensor, as_tensor
 
@@ -34,6 +35,9 @@ def batch_norm(
     axes = (0, *range(2, x.ndim))
     shape = (1, channels) + (1,) * (x.ndim - 2)
     count = x.size // channels if channels else 0
+    # every shape checked before the running statistics change in place
+    _check_shapes("batch_norm", (channels,), weight=weight, bias=bias)
+    _check_shapes("batch_norm", (channels,), running_mean=running_mean, running_var=running_var)
     if training:
         if count <= 1:
             raise ValueError(
@@ -55,7 +59,7 @@ def batch_norm(
         y = standardize(
             x, _data(running_mean).reshape(shape), _data(running_var).reshape(shape), eps
         )
-    return _affine("batch_norm", y, weight, bias, (channels,), shape)
+    return _affine(y, weight, bias, shape)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -69,17 +73,21 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             f"layer_norm: normalized_shape {normalized} is not the last axes of the input's "
             f"shape {x.shape}"
         )
+    _check_shapes("layer_norm", normalized, weight=weight, bias=bias)
     axes = tuple(range(-len(normalized), 0))
     y = standardize(x, mean(x, axis=axes, keepdims=True), var(x, axis=axes, keepdims=True), eps)
-    return _affine("layer_norm", y, weight, bias, normalized, normalized)
+    return _affine(y, weight, bias, normalized)
 
 
-def _affine(name, y, weight, bias, expected, shape):
-    for what, value in (("weight", weight), ("bias", bias)):
+def _check_shapes(name, expected, **values):
+    for what, value in values.items():
         if value is not None and numpy.shape(_data(value)) != expected:
             raise ValueError(
                 f"{name}: {what} must have shape {expected}, not {numpy.shape(_data(value))}"
             )
+
+
+def _affine(y, weight, bias, shape):
     if weight is not None:
         y = y * reshape(weight, shape)
     if bias is not None:
@@ -94,6 +102,10 @@ def _update(running, batch, momentum):
     array = _data(running)
     array *= 1.0 - momentum
     array += momentum * batch.reshape(array.shape)
+    if isinstance(running, Tensor):
+        # a change in place: a graph that saved the buffer before refuses its backward,
+        # instead of differentiating with the new statistics
+        note_changed(running)
 
 
 def _data(value):

@@ -81,9 +81,11 @@ class DataLoader:
 
 
 def _collate(samples):
-    """Samples stacked into a batch: tuples by position, dicts by key, tensors and arrays
-    along a new first axis, numbers into a tensor."""
+    """Samples stacked into a batch: tuples (named ones too) by position, dicts by key,
+    tensors and arrays along a new first axis, numbers into a tensor."""
     first = samples[0]
+    if isinstance(first, tuple) and hasattr(first, "_fields"):  # a named tuple, by field
+        return type(first)(*(_collate(list(group)) for group in zip(*samples, strict=True)))
     if isinstance(first, tuple | list):
         return type(first)(_collate(list(group)) for group in zip(*samples, strict=True))
     if isinstance(first, dict):

@@ -4,6 +4,7 @@ PyTorch's (uniform in +-1/sqrt(fan_in), fan_in = in / groups * kernel size)."""
 import math
 
 from symgrad.nn import functional as F  # noqa: N812 - PyTorch's spelling
+from symgrad.nn.convolution import check_padding_string
 from symgrad.nn.init import uniform_parameter
 from symgrad.nn.modules.module import Module
 
@@ -36,7 +37,12 @@ class _ConvNd(Module):
             )
         kernel = _tuple(kernel_size, self.rank)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel
-        self.stride, self.padding = _tuple(stride, self.rank), _tuple(padding, self.rank)
+        self.stride = _tuple(stride, self.rank)
+        if isinstance(padding, str):  # 'same' or 'valid', kept (and printed) as given
+            check_padding_string(name, padding, self.stride)
+            self.padding = padding
+        else:
+            self.padding = _tuple(padding, self.rank)
         self.dilation, self.groups = _tuple(dilation, self.rank), groups
         fan_in = in_channels // groups * math.prod(kernel)
         bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0

@@ -41,16 +41,42 @@ class Module:
             raise AttributeError(
                 f"cannot assign {name!r} before Module.__init__() (call super().__init__())"
             )
-        for table in (self._parameters, self._buffers, self._modules):
-            table.pop(name, None)
+        # As PyTorch: a Parameter or a Module is registered (under no other kind); a name
+        # already registered keeps its kind, so that ``bn.running_mean = t`` stays a saved
+        # buffer and ``linear.weight = t`` (a plain tensor) is refused instead of taking
+        # the weight out of parameters() and state_dict() without a word.
         if isinstance(value, Parameter):
-            self.__dict__.pop(name, None)
+            self._unregister(name, keep=self._parameters)
             self._parameters[name] = value
         elif isinstance(value, Module):
-            self.__dict__.pop(name, None)
+            self._unregister(name, keep=self._modules)
             self._modules[name] = value
+        elif name in self._parameters:
+            self._check_kind(name, value, "parameter", Parameter)
+            self._parameters[name] = None
+        elif name in self._modules:
+            self._check_kind(name, value, "child module", Module)
+            self._modules[name] = None
+        elif name in self._buffers:
+            self._check_kind(name, value, "buffer", Tensor)
+            self._buffers[name] = value
         else:
             object.__setattr__(self, name, value)
+
+    def _unregister(self, name, keep):
+        self.__dict__.pop(name, None)
+        for table in (self._parameters, self._buffers, self._modules):
+            if table is not keep:
+                table.pop(name, None)
+        if keep is not self._buffers:
+            self._non_persistent.discard(name)
+
+    def _check_kind(self, name, value, kind, expected):
+        if value is not None and not isinstance(value, expected):
+            raise TypeError(
+                f"cannot assign a {type(value).__name__} as {kind} {name!r} of "
+                f"{type(self).__name__} ({expected.__name__} or None expected)"
+            )
 
     def __getattr__(self, name):
         # runs only for names not found the usual way
@@ -72,6 +98,7 @@ class Module:
         """Add ``param`` (a Parameter, or None for an absent one) as ``name``."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter or None")
+        self._check_name("register_parameter", name, self._parameters)
         self.__dict__.pop(name, None)
         self._parameters[name] = param
 
@@ -80,6 +107,7 @@ class Module:
         running statistics): saved in ``state_dict`` unless not ``persistent``."""
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None")
+        self._check_name("register_buffer", name, self._buffers)
         self.__dict__.pop(name, None)
         self._buffers[name] = tensor
         if persistent:
@@ -90,8 +118,17 @@ class Module:
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module or None")
+        self._check_name("add_module", name, self._modules)
         self.__dict__.pop(name, None)
         self._modules[name] = module
+
+    def _check_name(self, what, name, table):
+        """As PyTorch: a name that a state_dict key can hold, not yet another kind of
+        attribute (a parameter registered as a buffer too would be saved twice)."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{what}: name must be a non-empty string without '.', not {name!r}")
+        if name not in table and hasattr(self, name):
+            raise KeyError(f"{what}: attribute {name!r} already exists")
 
     register_module = add_module
 
@@ -199,18 +236,24 @@ class Module:
 
     # ---- state ---------------------------------------------------------------------------
     def state_dict(self, prefix="", keep_vars=False):
-        """An OrderedDict of every parameter and persistent buffer by dotted name, as
-        tensors sharing their data (detached, unless ``keep_vars``)."""
+        """An OrderedDict of every parameter and persistent buffer by dotted name (each
+        key starting with ``prefix``), as tensors sharing their data (detached, unless
+        ``keep_vars``). A module held under two names is saved under both, as PyTorch
+        does (``parameters()`` gives its tensors once)."""
         state = OrderedDict()
-        for module_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
-            dotted = f"{module_prefix}." if module_prefix else ""
-            for name, param in module._parameters.items():
-                if param is not None:
-                    state[dotted + name] = param if keep_vars else param.detach()
-            for name, buffer in module._buffers.items():
-                if buffer is not None and name not in module._non_persistent:
-                    state[dotted + name] = buffer if keep_vars else buffer.detach()
+        self._save_to(state, prefix, keep_vars)
         return state
+
+    def _save_to(self, state, prefix, keep_vars):
+        for name, param in self._parameters.items():
+            if param is not None:
+                state[prefix + name] = param if keep_vars else param.detach()
+        for name, buffer in self._buffers.items():
+            if buffer is not None and name not in self._non_persistent:
+                state[prefix + name] = buffer if keep_vars else buffer.detach()
+        for name, module in self._modules.items():
+            if module is not None:
+                module._save_to(state, f"{prefix}{name}.", keep_vars)
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy ``state_dict``'s values (arrays or tensors) into the parameters and
@@ -226,6 +269,9 @@ class Module:
                 value = numpy.asarray(getattr(state_dict[name], "data", state_dict[name]))
                 if value.shape != target.shape:
                     wrong.append(f"{name}: shape {value.shape} in the state, {target.shape} here")
+                # checked before anything is copied: copyto would raise half-way through
+                elif not numpy.can_cast(value.dtype, target.dtype, "same_kind"):
+                    wrong.append(f"{name}: dtype {value.dtype} in the state, {target.dtype} here")
         problems = wrong + (
             [f"missing: {', '.join(missing)}"] * bool(missing)
             + [f"unexpected: {', '.join(unexpected)}"] * bool(unexpected)

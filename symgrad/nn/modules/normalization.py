@@ -4,6 +4,7 @@ the count of batches seen)."""
 
 import numpy
 
+from symgrad.function import note_changed
 from symgrad.nn import functional as F  # noqa: N812 - PyTorch's spelling
 from symgrad.nn.init import filled_parameter
 from symgrad.nn.modules.module import Module
@@ -21,13 +22,19 @@ class _BatchNorm(Module):
         affine=True,
         track_running_stats=True,
         dtype=None,
+        *,
+        bias=True,
     ):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = filled_parameter((num_features,), 1.0, dtype)
-            self.bias = filled_parameter((num_features,), 0.0, dtype)
+            # PyTorch 2.13's keyword: an affine scale without a shift
+            if bias:
+                self.bias = filled_parameter((num_features,), 0.0, dtype)
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -45,6 +52,8 @@ class _BatchNorm(Module):
             self.running_mean.data[...] = 0
             self.running_var.data[...] = 1
             self.num_batches_tracked.data[...] = 0
+            for buffer in (self.running_mean, self.running_var, self.num_batches_tracked):
+                note_changed(buffer)
 
     def forward(self, input):
         if input.ndim not in self.dims:
@@ -53,13 +62,12 @@ class _BatchNorm(Module):
                 f"{type(self).__name__}: expected {expected} input (got {input.ndim}D input)"
             )
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
-            if self.momentum is None:  # the cumulative average
-                factor = 1.0 / float(self.num_batches_tracked.data)
+        counting = self.training and self.track_running_stats
+        if counting and self.momentum is None:  # the cumulative average, this batch counted
+            factor = 1.0 / (float(self.num_batches_tracked.data) + 1.0)
         use_batch = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
-        return F.batch_norm(
+        out = F.batch_norm(
             input,
             self.running_mean if track else None,
             self.running_var if track else None,
@@ -69,11 +77,16 @@ class _BatchNorm(Module):
             factor,
             self.eps,
         )
+        if counting:  # counted once batch_norm took the batch: an input it refuses changes nothing
+            self.num_batches_tracked.data += 1
+            note_changed(self.num_batches_tracked)
+        return out
 
     def extra_repr(self):
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
         )
 
 
@@ -111,5 +124,6 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return (
-            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
         )
