@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: generate test test-oldest lint bench check clean
+.PHONY: generate test test-oldest lint bench example check clean
 
 # The virtual environment is (re)built whenever the pinned requirements change.
 $(STAMP): requirements-dev.txt pyproject.toml
@@ -30,10 +30,14 @@ test-oldest:
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m ruff format --check symgrad tests bench
+	$(PY) -m ruff format --check symgrad tests bench examples
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+# A real training run: a LeNet-style CNN on the bundled 8x8 digits (examples/README.md).
+example: $(STAMP)
+	$(PY) examples/digits.py
 
 check: lint test
 

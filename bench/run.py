@@ -1,6 +1,6 @@
 """Benchmarks of symgrad against NumPy written by hand (`make bench`).
 
-What is measured, each as the median of many runs, in one process:
+What is measured, each as the median of many runs, in one process (but the PyTorch row):
 
 * ``sigmoid*tanh 1e6``: forward and backward of ``L = sum(sigmoid(x*w + b) * tanh(x))`` on
   10**6 float64 elements (``b`` of shape (1,), broadcast), giving the gradients of x, w and b.
@@ -9,25 +9,36 @@ What is measured, each as the median of many runs, in one process:
   ``y.sum().backward()``: the per-op overhead of the runtime (graph building, dispatch, the
   backward engine), as microseconds per op, forward and backward together; target <= 5 us/op.
 
-The NumPy column is a yardstick only: the same computation with its gradients derived and
-fused by hand, reusing intermediates the way a competent NumPy programmer would. symgrad
-itself contains no hand-written derivative (its backward rules are derived by SymPy and
-generated); the question the yardstick answers is what that costs against the best one
-could write by hand. Before anything is timed, symgrad's results are checked against the
-yardstick's, so the two columns always time the same computation; a mismatch exits non-zero.
-A missed target is reported, not an error: the machine may be shared and noisy, which is
-also why only medians and ratios are quoted.
+The yardstick column is NumPy written by hand, unless a row below says otherwise: the same
+computation with its gradients derived and fused by hand, reusing intermediates the way a
+competent NumPy programmer would. symgrad itself contains no hand-written derivative (its
+backward rules are derived by SymPy and generated); the question the yardstick answers is
+what that costs against the best one could write by hand. Before anything is timed,
+symgrad's results are checked against the yardstick's, so the two columns always time the
+same computation; a mismatch exits non-zero. A missed target is reported, not an error: the
+machine may be shared and noisy, which is also why only medians and ratios are quoted.
 
-Symgrad and NumPy runs are interleaved (alternating which goes first), so that machine noise
-hits both; the ratio is the median of the per-repeat ratios.
+Symgrad and yardstick runs are interleaved (alternating which goes first), so that machine
+noise hits both; the ratio is the median of the per-repeat ratios.
 
 * ``MLP 784-256-128-10``: an MLP on a float32 batch of 128; target <= 1.2x.
 * ``LeNet-5``: conv 1->6 k5 pad 2, relu, max-pool 2, conv 6->16 k5, relu, max-pool 2,
   flatten, linear 400-120-84-10 with relus, mean cross-entropy, on a float32 batch of 64
   28x28 images, giving the gradients of all ten weights and biases; target <= 1.0x.
+* ``LeNet-5 training step``: the same LeNet-5's forward, backward and ``sg.optim.Adam`` step
+  against its forward and backward alone (the yardstick is symgrad itself here): what the
+  optimizer adds to a step; target <= 1.05x. The first step is checked against Adam's
+  formula.
 * ``max_pool2d k2 s2``, ``avg_pool2d k3 s2 p1`` (counting padded zeros) on (64,16,28,28) and
   ``conv2d k3 s2 p1 d2`` of (32,16,32,32) by (32,16,3,3), float32, forward and backward
   seeded with a fixed random cotangent; targets <= 1.2x.
+* ``digits CNN epoch vs PyTorch (1 thread)``: seconds per training epoch of
+  ``examples/digits.py`` (its LeNet-style model, bundled data, batch size, loss, Adam and
+  ``train_epoch``) against the same epoch in PyTorch (``torch.nn``, ``torch.optim.Adam``,
+  ``torch.utils.data.DataLoader``), both held to one thread, in a process of their own;
+  target <= 1.0x. The two models start from the same weights and are checked to give the
+  same loss and gradients first. Skipped, with a line saying so, where PyTorch is not
+  installed.
 
 For the window ops the yardstick is an im2col convolution (a strided window view copied into
 columns, one BLAS product; backward: the weight gradient from the saved columns, the input
@@ -46,13 +57,18 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
+import importlib.util
 import itertools
+import json
+import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -993,6 +1009,45 @@ def ms_row(name: str, timing: Timing, target: float) -> Row:
     )
 
 
+def lenet_inputs() -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """The LeNet benchmarks' float32 weights, batch of 64 28x28 images and labels."""
+    rng = np.random.default_rng(0)
+    params_np = lenet_params(rng, np.float32)
+    X_np = rng.standard_normal((LENET_BATCH, 1, 28, 28), dtype=np.float32)
+    labels_np = rng.integers(0, 10, size=LENET_BATCH)
+    # With these seeds no decision of the network is closer than ~5e-6 to flipping (a relu
+    # input at 0, two maxima of a pooling window), against float32 rounding errors of ~1e-7:
+    # a different summation order in symgrad cannot route a gradient differently.
+    return params_np, X_np, labels_np
+
+
+class SymgradLeNet:
+    """LeNet-5 in symgrad.nn.functional on the benchmarks' inputs: ``params``, leaves made
+    of copies of the weights (an optimizer may change them in place), ``X`` and ``labels``."""
+
+    def __init__(self, params_np: Sequence[np.ndarray], X_np: np.ndarray, labels_np: np.ndarray):
+        self.params = [sg.tensor(p.copy(), requires_grad=True) for p in params_np]
+        self.X = sg.tensor(X_np)
+        self.labels = sg.tensor(labels_np)
+
+    def loss(self) -> sg.Tensor:
+        """The mean cross-entropy (the forward)."""
+        W1, b1, W2, b2, W3, b3, W4, b4, W5, b5 = self.params
+        h = F.max_pool2d(sg.relu(F.conv2d(self.X, W1, b1, stride=1, padding=2)), 2)
+        h = F.max_pool2d(sg.relu(F.conv2d(h, W2, b2)), 2)
+        h = h.reshape(self.X.shape[0], -1)
+        h = sg.relu(F.linear(h, W3, b3))
+        h = sg.relu(F.linear(h, W4, b4))
+        return F.cross_entropy(F.linear(h, W5, b5), self.labels)
+
+    def forward_backward(self) -> sg.Tensor:
+        """The loss and, afresh, the gradients of all ten weights and biases."""
+        clear_grads(*self.params)
+        loss = self.loss()
+        loss.backward()
+        return loss
+
+
 def bench_lenet(repeats: int | None) -> list[Row]:
     """LeNet-5 on 64 28x28 float32 images, mean cross-entropy over 10 classes.
 
@@ -1006,39 +1061,61 @@ def bench_lenet(repeats: int | None) -> list[Row]:
         print(f"skipped: {name}: symgrad lacks " + "; ".join(missing))
         return []
 
-    rng = np.random.default_rng(0)
-    params_np = lenet_params(rng, np.float32)
-    X_np = rng.standard_normal((LENET_BATCH, 1, 28, 28), dtype=np.float32)
-    labels_np = rng.integers(0, 10, size=LENET_BATCH)
-    # With these seeds no decision of the network is closer than ~5e-6 to flipping (a relu
-    # input at 0, two maxima of a pooling window), against float32 rounding errors of ~1e-7:
-    # a different summation order in symgrad cannot route a gradient differently.
-    params = [sg.tensor(p, requires_grad=True) for p in params_np]
-    W1, b1, W2, b2, W3, b3, W4, b4, W5, b5 = params
-    X = sg.tensor(X_np)
-    labels = sg.tensor(labels_np)
-
-    def with_symgrad():
-        clear_grads(*params)
-        h = F.max_pool2d(sg.relu(F.conv2d(X, W1, b1, stride=1, padding=2)), 2)
-        h = F.max_pool2d(sg.relu(F.conv2d(h, W2, b2)), 2)
-        h = h.reshape(LENET_BATCH, -1)
-        h = sg.relu(F.linear(h, W3, b3))
-        h = sg.relu(F.linear(h, W4, b4))
-        loss = F.cross_entropy(F.linear(h, W5, b5), labels)
-        loss.backward()
-        return loss
+    params_np, X_np, labels_np = lenet_inputs()
+    net = SymgradLeNet(params_np, X_np, labels_np)
 
     def by_hand():
         return hand_lenet(X_np, labels_np, params_np)
 
-    loss = with_symgrad()
+    loss = net.forward_backward()
     want_loss, want_grads = by_hand()
     check_close("LeNet: loss", loss.data, np.asarray(want_loss), **f32_tol(np.asarray(want_loss)))
-    check_grads_f32("LeNet", LENET_PARAMS, [p.grad for p in params], want_grads)
+    check_grads_f32("LeNet", LENET_PARAMS, [p.grad for p in net.params], want_grads)
 
-    timing = median_ratio(with_symgrad, by_hand, repeats or 31)
+    timing = median_ratio(net.forward_backward, by_hand, repeats or 31)
     return [ms_row(name, timing, 1.0)]
+
+
+def bench_lenet_train_step(repeats: int | None) -> list[Row]:
+    """LeNet-5's training step (forward, backward, ``sg.optim.Adam`` step) against its
+    forward and backward alone, both symgrad: what the optimizer adds to a step.
+
+    The same weights, batch and loss as ``bench_lenet``. The gradients are checked against
+    the hand-written ones, and the first update against Adam's formula.
+    """
+    name = f"LeNet-5 b{LENET_BATCH} training step (fwd+bwd+Adam)"
+    missing = missing_for_lenet()
+    if not missing and not hasattr(getattr(sg, "optim", None), "Adam"):
+        missing = ["sg.optim.Adam"]
+    if missing:
+        print(f"skipped: {name}: symgrad lacks " + "; ".join(missing))
+        return []
+
+    params_np, X_np, labels_np = lenet_inputs()
+    net = SymgradLeNet(params_np, X_np, labels_np)
+    lr, eps = 1e-3, 1e-8
+    optimizer = sg.optim.Adam(net.params, lr=lr, eps=eps)
+
+    def training_step():
+        optimizer.zero_grad()
+        loss = net.loss()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    # Adam's first step, its moments bias-corrected, is p - lr * g / (|g| + eps). It is
+    # computed from symgrad's gradients (checked against the hand-written ones): where a
+    # gradient is ~eps, float32 rounding in it would change the step by up to ~lr.
+    training_step()
+    _, want_grads = hand_lenet(X_np, labels_np, params_np)
+    check_grads_f32("LeNet step", LENET_PARAMS, [p.grad for p in net.params], want_grads)
+    for pname, p, p0 in zip(LENET_PARAMS, net.params, params_np, strict=True):
+        g = p.grad.astype(np.float64)
+        want = (p0 - lr * g / (np.abs(g) + eps)).astype(np.float32)
+        check_close(f"LeNet step: {pname} after Adam", p.data, want, **f32_tol(want))
+
+    timing = median_ratio(training_step, net.forward_backward, repeats or 61)
+    return [ms_row(name, timing, 1.05)]
 
 
 POOL_SHAPE = (64, 16, 28, 28)
@@ -1179,14 +1256,168 @@ def bench_conv(repeats: int | None) -> list[Row]:
     return [ms_row(name, timing, 1.2)]
 
 
+# --------------------------------------------------------------------------------------------
+# The example's training epoch against PyTorch's
+
+DIGITS_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "digits.py"
+DIGITS_ROW = "digits CNN epoch vs PyTorch (1 thread)"
+# The comparison runs in a process of its own, where every BLAS and OpenMP library is held
+# to one thread like PyTorch (set before NumPy loads), and where importing PyTorch can
+# change nothing for the other benchmarks.
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+DIGITS_CHILD_FLAG = "--digits-epoch-child"
+
+
+def bench_digits_epoch(repeats: int | None) -> list[Row]:
+    """Seconds per training epoch of ``examples/digits.py`` (its model, data, batch size,
+    loss and Adam, its ``train_epoch``) against the same epoch in PyTorch, both on one
+    thread; target <= 1.0x. Skipped where PyTorch is not installed."""
+    if importlib.util.find_spec("torch") is None:
+        print(f"skipped: {DIGITS_ROW}: PyTorch is not installed (pip install torch to compare)")
+        return []
+    command = [sys.executable, __file__, DIGITS_CHILD_FLAG]
+    if repeats:
+        command += ["--repeats", str(repeats)]
+    child = subprocess.run(
+        command, env={**os.environ, **ONE_THREAD}, capture_output=True, text=True, check=False
+    )
+    if child.returncode != 0:
+        raise MismatchError(f"{DIGITS_ROW}: the measuring process failed:\n{child.stderr}")
+    timing = Timing(**json.loads(child.stdout.splitlines()[-1]))
+    return [
+        Row(
+            name=DIGITS_ROW,
+            unit="s/epoch",
+            symgrad=timing.a,
+            numpy=timing.b,
+            ratio=timing.ratio,
+            target=1.0,
+            target_on="ratio",
+            repeats=timing.repeats,
+        )
+    ]
+
+
+def import_digits_example():
+    """``examples/digits.py`` as a module (examples/ is no package)."""
+    spec = importlib.util.spec_from_file_location("digits_example", DIGITS_EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+# The layer types a twin can be made of, and the attributes that are their constructors'
+# keyword arguments (PyTorch's names on both sides); a layer with a bias says so as well.
+TWIN_ARGUMENTS = {
+    "Conv2d": (
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "padding",
+        "dilation",
+        "groups",
+    ),
+    "MaxPool2d": ("kernel_size", "stride", "padding", "dilation", "ceil_mode"),
+    "Linear": ("in_features", "out_features"),
+    "Flatten": ("start_dim", "end_dim"),
+    "ReLU": (),
+}
+
+
+def torch_twin(model, torch):
+    """The PyTorch twin of a symgrad ``Sequential`` of the layer types in
+    ``TWIN_ARGUMENTS``: the same layers with the same arguments and a copy of the weights."""
+
+    def twin(layer):
+        kind = type(layer).__name__
+        if kind not in TWIN_ARGUMENTS:
+            raise MismatchError(f"{DIGITS_ROW}: no PyTorch twin for the layer {layer!r}")
+        arguments = {name: getattr(layer, name) for name in TWIN_ARGUMENTS[kind]}
+        if hasattr(layer, "bias"):  # None when made with bias=False
+            arguments["bias"] = layer.bias is not None
+        return getattr(torch.nn, kind)(**arguments)
+
+    twin_model = torch.nn.Sequential(*(twin(layer) for layer in model))
+    weights = {name: torch.tensor(t.data) for name, t in model.state_dict().items()}
+    twin_model.load_state_dict(weights)  # strict: the same names and shapes
+    return twin_model
+
+
+def measure_digits_epoch(repeats: int | None) -> Timing:
+    """In the one-thread process: the example's epoch, symgrad against PyTorch, after
+    checking that the two models compute the same loss and gradients."""
+    import torch
+
+    torch.set_num_threads(1)
+    digits = import_digits_example()
+    x_train, y_train, _, _ = digits.load_digits()
+    batch_size, lr, smoothing = digits.BATCH_SIZE, digits.LEARNING_RATE, digits.LABEL_SMOOTHING
+
+    sg.manual_seed(0)
+    model = digits.build_model()
+    twin = torch_twin(model, torch)
+
+    # the same loss and gradients on a batch
+    x, y = x_train[:batch_size], y_train[:batch_size]
+    loss = sg.nn.CrossEntropyLoss(label_smoothing=smoothing)(model(sg.tensor(x)), sg.tensor(y))
+    loss.backward()
+    twin_loss = torch.nn.CrossEntropyLoss(label_smoothing=smoothing)(
+        twin(torch.from_numpy(x)), torch.from_numpy(y)
+    )
+    twin_loss.backward()
+    want = twin_loss.detach().numpy()
+    check_close("digits: loss", loss.data, want, **f32_tol(want))
+    for (name, p), twin_p in zip(model.named_parameters(), twin.parameters(), strict=True):
+        want = twin_p.grad.numpy()
+        check_close(f"digits: {name}.grad", p.grad, want, **f32_tol(want))
+    model.zero_grad()
+    twin.zero_grad()
+
+    loader = digits.make_loader(x_train, y_train, batch_size, seed=0)
+    optimizer = sg.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = sg.nn.CrossEntropyLoss(label_smoothing=smoothing)
+
+    twin_loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.from_numpy(x_train), torch.from_numpy(y_train)),
+        batch_size=batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(0),
+    )
+    twin_optimizer = torch.optim.Adam(twin.parameters(), lr=lr)
+    twin_loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=smoothing)
+
+    def with_symgrad():
+        return digits.train_epoch(model, loader, optimizer, loss_fn)
+
+    def with_torch():
+        # what digits.train_epoch does per batch, PyTorch's way
+        twin.train()
+        losses, correct = [], 0
+        for images, labels in twin_loader:
+            twin_optimizer.zero_grad()
+            logits = twin(images)
+            batch_loss = twin_loss_fn(logits, labels)
+            batch_loss.backward()
+            twin_optimizer.step()
+            losses.append(batch_loss.item())
+            correct += int((logits.detach().argmax(dim=1) == labels).sum())
+        return losses, correct
+
+    return median_ratio(with_symgrad, with_torch, repeats or 9)
+
+
 BENCHMARKS: list[Callable[[int | None], list[Row]]] = [
     bench_sigmoid_tanh,
     bench_small_ops,
     bench_mlp,
     bench_lenet,
+    bench_lenet_train_step,
     bench_max_pool,
     bench_avg_pool,
     bench_conv,
+    bench_digits_epoch,
 ]
 
 
@@ -1195,7 +1426,7 @@ BENCHMARKS: list[Callable[[int | None], list[Row]]] = [
 
 
 def print_table(rows: Sequence[Row]) -> None:
-    header = ("benchmark", "symgrad median", "numpy median", "ratio", "target", "repeats")
+    header = ("benchmark", "symgrad median", "yardstick median", "ratio", "target", "repeats")
     cells = [
         (
             row.name,
@@ -1230,11 +1461,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="",
         help="run only the benchmarks whose function name contains this (e.g. lenet)",
     )
+    parser.add_argument(DIGITS_CHILD_FLAG, action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+
+    if args.digits_epoch_child:  # bench_digits_epoch's process: the timing as JSON
+        try:
+            print(json.dumps(asdict(measure_digits_epoch(args.repeats))))
+        except MismatchError as exc:
+            print(f"bench: MISMATCH, {exc}", file=sys.stderr)
+            return 1
+        return 0
 
     print(f"symgrad bench: Python {platform.python_version()}, NumPy {np.__version__}")
     print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}")
-    print("medians of interleaved runs; ratio = median of per-run symgrad/numpy ratios")
+    print("medians of interleaved runs; ratio = median of per-run symgrad/yardstick ratios")
     print()
 
     rows: list[Row] = []
