@@ -28,13 +28,16 @@ from symgrad.selection import *  # noqa: F403 - sort, partition, select, nan_to_
 from symgrad.serialization import load, save
 from symgrad.shape import *  # noqa: F403 - the shape composites
 from symgrad.tensor import Tensor, tensor
+from symgrad.user_ops import DerivationError, define
 
 # the composites, from the modules that hold each kind
 COMPOSITE_MODULES = (complex_parts, creation, scans, selection, shape)
 
 __all__ = [
+    "DerivationError",
     "Tensor",
     "cross",
+    "define",
     "dot",
     "einsum",
     "enable_grad",

@@ -14,7 +14,12 @@ def test_every_package_of_the_tree_is_installed():
         ".".join(path.parent.relative_to(ROOT).parts)
         for path in (ROOT / "symgrad").rglob("__init__.py")
     }
-    assert found | {"symgrad.generated"} == listed
+    # generated/ and templates/ are installed as packages of symgrad, where they are mapped
+    assert found | {"symgrad.generated", "symgrad.templates"} == listed
+    assert config["tool"]["setuptools"]["package-dir"] == {
+        "symgrad.generated": "generated",
+        "symgrad.templates": "templates",
+    }
 
 
 def test_the_derive_extra_holds_what_generation_needs():

@@ -6,6 +6,7 @@ All the symbolic work is done before this point; here expressions become stateme
 
 import ast
 import functools
+import importlib.util
 import re
 from pathlib import Path
 
@@ -16,7 +17,8 @@ import sympy
 from symgrad.codegen.printer import print_numpy, select_may_warn
 from symgrad.codegen.symbols import GRAD, OUT
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+# the repository's templates/, installed as the package symgrad.templates
+TEMPLATES = Path(importlib.util.find_spec("symgrad.templates").origin).parent
 TEMP_PREFIX = "tmp"
 
 
