@@ -801,6 +801,31 @@ class SinBackward(BackwardFcn):
         return (numpy.cos(x)*grad,)
 
 
+# ---- sinpi ---------------------------------------------------------------------------
+def sinpi(x):
+    """sin(pi*x), on NumPy arrays."""
+    return special.sinpi(x)
+
+
+class SinpiBackward(BackwardFcn):
+    """sinpi: out = sin(pi*x)
+    evaluated as SinPi(x)
+    grad_x = pi*grad*cos(pi*x)
+    """
+
+    __slots__ = ()
+    name = "sinpi"
+    forward = staticmethod(sinpi)
+    differentiable = (True,)
+    saves_inputs = True
+    saves_out = False
+    fresh_grads = (0,)
+
+    def calculate_grads(self, grad, children, out, needs):
+        x, = children
+        return (3.141592653589793*grad*special.inplace(numpy.cos, 3.141592653589793*x),)
+
+
 # ---- cos -----------------------------------------------------------------------------
 def cos(x):
     """cos(x), on NumPy arrays."""
@@ -1125,8 +1150,9 @@ class ErfBackward(BackwardFcn):
 # ---- sigmoid -------------------------------------------------------------------------
 def sigmoid(x):
     """1/(1 + exp(-x)), on NumPy arrays."""
-    tmp0 = special.inplace(numpy.exp, -numpy.abs(x))
-    return numpy.where((x >= 0), 1, tmp0)/(tmp0 + 1)
+    with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        tmp0 = special.inplace(numpy.exp, -numpy.abs(x))
+        return numpy.where((x >= 0), 1, tmp0)/(tmp0 + 1)
 
 
 class SigmoidBackward(BackwardFcn):
@@ -1203,7 +1229,8 @@ class LeakyReluBackward(BackwardFcn):
 # ---- elu -----------------------------------------------------------------------------
 def elu(x, alpha):
     """Piecewise((x, x > 0), (alpha*expm1(x), True)), on NumPy arrays."""
-    return numpy.where((x > 0), x, numpy.expm1(x)*alpha)
+    with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return numpy.where((x > 0), x, numpy.expm1(x)*alpha)
 
 
 class EluBackward(BackwardFcn):
@@ -1231,7 +1258,8 @@ class EluBackward(BackwardFcn):
 # ---- selu ----------------------------------------------------------------------------
 def selu(x):
     """1.0507009873554804934193349852946*Piecewise((x, x > 0), (1.6732632423543772848170429916717*expm1(x), True)), on NumPy arrays."""
-    return 1.0507009873554805*numpy.where((x > 0), x, 1.6732632423543772*numpy.expm1(x))
+    with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return 1.0507009873554805*numpy.where((x > 0), x, 1.6732632423543772*numpy.expm1(x))
 
 
 class SeluBackward(BackwardFcn):

@@ -160,6 +160,11 @@ def sin(x):
     return apply(elementwise.SinBackward, (x,), ())
 
 
+def sinpi(x):
+    """sinpi: out = sin(pi*x), element-wise."""
+    return apply(elementwise.SinpiBackward, (x,), ())
+
+
 def cos(x):
     """cos: out = cos(x), element-wise."""
     return apply(elementwise.CosBackward, (x,), ())
@@ -503,6 +508,7 @@ METHODS = (
     "logaddexp2",
     "log1p",
     "sin",
+    "sinpi",
     "cos",
     "tan",
     "arcsin",

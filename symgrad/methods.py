@@ -20,6 +20,7 @@ Tensor.trace = linalg.trace
 DISPATCH.update(functions.UFUNCS)
 DISPATCH.update(functions.ARRAY_FUNCTIONS)
 DISPATCH["erf"] = functions.erf
+DISPATCH["sinpi"] = functions.sinpi
 DISPATCH[numpy.clip] = functions.clip
 DISPATCH[numpy.linalg.norm] = linalg.norm
 for _name in ("matmul", "einsum", "trace", "dot", "outer", "tensordot", "inner", "kron", "cross"):

@@ -1,5 +1,6 @@
-"""NumPy helpers that generated code calls: special functions NumPy lacks (forward
-evaluations only; their derivatives are derived like any other), and ``inplace``.
+"""NumPy helpers that generated code calls: special functions NumPy lacks (``erf``,
+``sinpi``: forward evaluations only; their derivatives are derived like any other), and
+``inplace``.
 """
 
 import numpy as np
@@ -56,6 +57,18 @@ def _erfc_continued_fraction(a):
     for k in range(_CF_DEPTH, 0, -1):
         tail = a + (k / 2.0) / tail
     return _ONE_OVER_SQRT_PI * np.exp(-a * a) / tail
+
+
+def sinpi(x):
+    """sin(pi * x), exact at the integers (0 there, where sin of the rounded pi * x is
+    not): sin(pi * (n + r)) = (-1)**n * sin(pi * r), with n the nearest integer and r,
+    in [-1/2, 1/2], computed exactly."""
+    dispatch = getattr(type(x), "_special_dispatch", None)
+    if dispatch is not None:  # a Tensor: run the differentiable op instead
+        return dispatch("sinpi", x)
+    n = np.round(x)
+    value = np.sin(np.pi * (x - n))
+    return np.where(np.fmod(n, 2) == 0, value, -value)[()]
 
 
 def inplace(ufunc, value):

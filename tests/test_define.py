@@ -26,6 +26,11 @@ def _softplus(x):
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
+def _exact_sinc(x):
+    # NumPy's sinc is sin of the rounded pi * x at the integers, not 0
+    return np.where(x == np.round(x), (x == 0).astype(float), np.sinc(x))
+
+
 # name, definition, inputs, params, domain, a NumPy reference of the forward (stable),
 # and points where it is checked (stress points included)
 NATURAL = [
@@ -36,6 +41,7 @@ NATURAL = [
     ("log_sigmoid", "-log(1 + exp(-x))", ("x",), {}, {}, lambda x: -_softplus(-x)),
     ("xlogy", "x*log(y)", ("x", "y"), {}, {"y": (0, np.inf)}, lambda x, y: x * np.log(y)),
     ("hypot", "sqrt(x**2 + y**2)", ("x", "y"), {}, {}, np.hypot),
+    ("sinc", "sin(pi*x)/(pi*x)", ("x",), {}, {}, lambda x: _exact_sinc(x)),
     (
         "hardtanh",
         "Piecewise((-1, x < -1), (1, x > 1), (x, True))",
@@ -89,6 +95,18 @@ def test_a_natural_definition_derives_and_is_right_at_the_stress_points(case):
         np.testing.assert_allclose(tensor.grad[smooth], numeric[smooth], rtol=1e-5, atol=1e-8)
     assert set(op.rules) == set(inputs)
     assert f"class {name.title().replace('_', '')}Backward" in op.source
+
+
+def test_a_removable_singularity_takes_its_limit_and_integers_are_exact_zeros():
+    sinc = sg.define("sinc", "sin(pi*x)/(pi*x)")
+    x = sg.tensor([0.0, 1.0, -3.0, 40.0, 0.5], requires_grad=True)
+    with np.errstate(all="raise"):  # no 0/0 warning from the branch not taken
+        out = sinc(x)
+        out.backward(np.ones(5))
+    np.testing.assert_array_equal(out.data[:4], [1.0, 0.0, 0.0, 0.0])
+    assert out.data[4] == pytest.approx(2 / np.pi, rel=1e-15)
+    # d/dx sinc at 0 is 0 (the limit); at the integers n it is cos(pi n)/n
+    np.testing.assert_allclose(x.grad[:4], [0.0, -1.0, 1 / 3, 1 / 40], rtol=1e-14, atol=1e-300)
 
 
 def test_a_defined_op_broadcasts_keeps_float32_and_differentiates_again():

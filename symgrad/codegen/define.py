@@ -42,8 +42,13 @@ def parse(name, text_or_expr, inputs, params):
 def derive(name, forward, inputs, params, domain, kinks, kernel):
     """(module text, class name) of the user's op, verified; raises CheckError."""
     placeholders = {op: sympy.Function(op) for op in TABLE}
+    written = forward
     forward = recognized(_as_placeholders(forward), placeholders)
     kernel = None if kernel is None else _as_placeholders(kernel)
+    values, slopes = removable_singularities(written, inputs)
+    if values:  # the forward takes its limits there (sin(pi x)/(pi x) is 1 at 0)
+        kernel = sympy.Piecewise(*values, (forward if kernel is None else kernel, True))
+        kinks = [*kinks, *slopes]
     row = Elementwise(
         name,
         forward,
@@ -59,6 +64,30 @@ def derive(name, forward, inputs, params, domain, kinks, kernel):
     pipeline.add(row)
     module = pipeline.render([pipeline.states[-1].derived()])
     return module, row.class_name
+
+
+def removable_singularities(expr, inputs):
+    """Where ``expr`` of one input is 0/0 with a finite limit (from both sides): the
+    forward's value there, as (value, condition) cases, and its slope, as kinks."""
+    if len(expr.free_symbols) != 1:
+        return [], []
+    (symbol,) = expr.free_symbols
+    _, denominator = sympy.fraction(sympy.together(expr))
+    if not denominator.has(symbol):
+        return [], []
+    zeros = sympy.solveset(denominator, symbol, domain=sympy.S.Reals)
+    if not isinstance(zeros, sympy.FiniteSet):
+        return [], []
+    values, slopes = [], []
+    for point in sorted(zeros, key=float):
+        value = sympy.limit(expr, symbol, point)
+        if not value.is_finite or value != sympy.limit(expr, symbol, point, "-"):
+            continue  # a pole, or a jump: not removable
+        slope = sympy.limit(sympy.diff(expr, symbol), symbol, point)
+        values.append((value, sympy.Eq(symbol, point)))
+        why = "the limit there (a removable singularity)"
+        slopes.append(({symbol.name: point}, {symbol.name: slope}, why))
+    return values, slopes
 
 
 def _bound(value):

@@ -26,7 +26,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import precedence
 
 # Names a printed expression may call besides numpy.*: the NumPy-less special functions.
-SPECIAL_FUNCTIONS = {"erf": "special.erf"}
+SPECIAL_FUNCTIONS = {"erf": "special.erf", "SinPi": "special.sinpi"}
 
 
 class UnprintableError(ValueError):
@@ -189,6 +189,9 @@ class RulePrinter(NumPyPrinter):
 
     def _print_erf(self, expr):
         return f"{SPECIAL_FUNCTIONS['erf']}({self._print(expr.args[0])})"
+
+    def _print_SinPi(self, expr):
+        return f"{SPECIAL_FUNCTIONS['SinPi']}({self._print(expr.args[0])})"
 
     def _print_Function(self, expr):
         name = type(expr).__name__

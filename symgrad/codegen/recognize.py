@@ -2,7 +2,8 @@
 that a user's op derives through their checked kernels and rules instead of through
 the overflowing or cancelling arithmetic of the text: ``log(1 + exp(u))`` is
 ``softplus(u)``, ``1/(1 + exp(-u))`` is ``sigmoid(u)``, ``log(exp(a) + exp(b))`` is
-``logaddexp(a, b)``, ``log(1 + u)`` is ``log1p(u)``, ``exp(u) - 1`` is ``expm1(u)``.
+``logaddexp(a, b)``, ``sin(pi*u)`` is ``sinpi(u)`` (exact zeros at the integers),
+``log(1 + u)`` is ``log1p(u)``, ``exp(u) - 1`` is ``expm1(u)``.
 
 Each rewrite is an identity of real numbers: the definition's value is unchanged, and the
 checks compare the op against the definition as written.
@@ -32,6 +33,12 @@ def recognized(expr, functions):
             lambda e: e.is_Add and _exp_minus_one(e) is not None,
             lambda e: expm1(_exp_minus_one(e)),
         )
+        sinpi = functions.get("sinpi")
+        if sinpi is not None:
+            expr = expr.replace(
+                lambda e: isinstance(e, sympy.sin) and not (e.args[0] / sympy.pi).has(sympy.pi),
+                lambda e, sinpi=sinpi: sinpi(e.args[0] / sympy.pi),
+            )
     return expr
 
 

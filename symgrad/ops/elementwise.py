@@ -38,7 +38,7 @@ from sympy import (
 )
 from sympy.codegen.cfunctions import exp2, expm1, log1p, log2, log10
 
-from symgrad.ops.spec import INF, Elementwise, Kink, real_symbols
+from symgrad.ops.spec import INF, Elementwise, Kink, SinPi, real_symbols
 
 x, y, condition = real_symbols("x y condition")
 negative_slope, alpha, a_min, a_max = real_symbols("negative_slope alpha a_min a_max")
@@ -150,6 +150,8 @@ OPS = (
     Elementwise("log1p", log1p(x), domain={"x": (-1, INF)}),
     # ---- trigonometric and hyperbolic -----------------------------------------------
     Elementwise("sin", sin(x)),
+    # sin(pi x), exact at the integers (sinc's numerator, where its zeros are exact)
+    Elementwise("sinpi", sin(pi * x), kernel=SinPi(x)),
     Elementwise("cos", cos(x)),
     Elementwise("tan", tan(x), sample={"x": (-1.4, 1.4)}),
     Elementwise("arcsin", asin(x), domain={"x": UNIT}),

@@ -76,3 +76,10 @@ class Elementwise:
 
 def real_symbols(names):
     return sympy.symbols(names, real=True)
+
+
+class SinPi(sympy.Function):
+    """sin(pi * x) as a kernel evaluates it (``special.sinpi``: exact at the integers);
+    only printed, never differentiated: the row's forward is sin(pi * x)."""
+
+    nargs = 1
