@@ -39,6 +39,9 @@ noise hits both; the ratio is the median of the per-repeat ratios.
   target <= 1.0x. The two models start from the same weights and are checked to give the
   same loss and gradients first. Skipped, with a line saying so, where PyTorch is not
   installed.
+* ``sg.define mish``: seconds ``sg.define`` takes to derive, render, verify and load the
+  textbook mish into an empty cache (the table rows it calls derived too), against loading
+  it from the cache; target <= 2 s. Skipped where SymPy is not installed.
 
 For the window ops the yardstick is an im2col convolution (a strided window view copied into
 columns, one BLAS product; backward: the weight gradient from the saved columns, the input
@@ -65,6 +68,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -1408,6 +1412,47 @@ def measure_digits_epoch(repeats: int | None) -> Timing:
     return median_ratio(with_symgrad, with_torch, repeats or 9)
 
 
+def bench_define(repeats: int | None) -> list[Row]:
+    """Seconds ``sg.define`` takes to derive, render, verify and load a typical one-line
+    op (the textbook mish, ``x*tanh(log(1 + exp(x)))``) into an empty cache, against
+    loading it again from the cache (the yardstick column); target <= 2 s. Skipped where
+    SymPy is not installed."""
+    if importlib.util.find_spec("sympy") is None:
+        print("skipped: sg.define: SymPy is not installed (pip install symgrad[derive])")
+        return []
+    from symgrad import user_ops
+
+    definition = "x*tanh(log(1 + exp(x)))"
+    with tempfile.TemporaryDirectory() as directory:
+        os.environ["SYMGRAD_CACHE_DIR"] = directory
+        try:
+            sg.define("mish_warm", definition)  # SymPy's import and caches, once
+            fresh, cached = [], []
+            for repeat in range(repeats or 5):
+                name = f"mish_{repeat}"  # a new declaration: derived again
+                start = time.perf_counter()
+                sg.define(name, definition)
+                fresh.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                user_ops.define(name, definition)
+                cached.append(time.perf_counter() - start)
+        finally:
+            del os.environ["SYMGRAD_CACHE_DIR"]
+    a, b = statistics.median(fresh), statistics.median(cached)
+    return [
+        Row(
+            name="sg.define mish: derive+verify (vs cached load)",
+            unit="s",
+            symgrad=a,
+            numpy=b,
+            ratio=a / b,
+            target=2.0,
+            target_on="symgrad",
+            repeats=len(fresh),
+        )
+    ]
+
+
 BENCHMARKS: list[Callable[[int | None], list[Row]]] = [
     bench_sigmoid_tanh,
     bench_small_ops,
@@ -1418,6 +1463,7 @@ BENCHMARKS: list[Callable[[int | None], list[Row]]] = [
     bench_avg_pool,
     bench_conv,
     bench_digits_epoch,
+    bench_define,
 ]
 
 
