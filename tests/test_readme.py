@@ -34,3 +34,12 @@ def test_links_point_inside_the_repository(path):
         if "://" not in target:
             assert (path.parent / target).resolve().exists(), target
     assert "shared/" not in path.read_text()
+
+
+def test_the_define_example_derives_mish(tmp_path, monkeypatch):
+    pytest.importorskip("sympy")
+    monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(tmp_path))
+    namespace = {}
+    exec(python_blocks(ROOT / "README.md")[2], namespace)
+    assert namespace["mish"].rules["x"].startswith("grad*(x*(1 - tanh(softplus(x))**2)")
+    assert namespace["y"].shape == (3,)
