@@ -9,6 +9,11 @@ stress points, and at each declared kink (symgrad/codegen/verify). A rule that
 selects (numpy.where) runs with NumPy's floating-point warnings off: the branch not
 taken is computed too, and what it does there (exp overflowing where elu passes x
 through, log(0) where power's convention holds) is not about the result.
+
+Zero stays zero: a class whose rule can be non-finite at finite inputs (at its row's
+singular points, domain edges or kinks, found at generation) lists those inputs as
+``guarded``; its ``calculate_grads`` (BackwardFcn.zero_stays_zero) gives exactly 0 where
+the upstream gradient is exactly 0, not 0 * inf = nan. The other classes have no guard.
 """
 
 import numpy
@@ -109,6 +114,7 @@ class DivideBackward(BackwardFcn):
     """divide: out = x/y
     grad_x = grad/y
     grad_y = -grad*out/y
+    zero stays zero: grad_x, grad_y = 0 where grad = 0 (not 0*inf = nan)
     """
 
     __slots__ = ()
@@ -118,14 +124,20 @@ class DivideBackward(BackwardFcn):
     saves_inputs = True
     saves_out = True
     fresh_grads = (1,)
+    guarded = (0, 1)
+    safe_point = (-1.61078913536617, 1.1255058964911324, -1.431168988441511)
 
     def calculate_grads(self, grad, children, out, needs):
-        _, y = children
-        tmp0 = grad/y
-        return (
-            tmp0 if needs[0] else None,
-            -out*tmp0 if needs[1] else None,
-        )
+        return self.zero_stays_zero(grad, children, out, needs)
+
+    def rule(self, grad, children, out, needs):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            _, y = children
+            tmp0 = grad/y
+            return (
+                tmp0 if needs[0] else None,
+                -out*tmp0 if needs[1] else None,
+            )
 
 
 # ---- power ---------------------------------------------------------------------------
@@ -143,6 +155,7 @@ class PowerBackward(BackwardFcn):
     at x = 0 (y = 0.5): d/dx = inf (0**y is vertical for 0 < y < 1)
     at x = 0, y = 0: d/dx = 0 (x**0 is 1 everywhere, flat at 0 too, as in PyTorch)
     domain (where it was checked): x in (0, inf)
+    zero stays zero: grad_x = 0 where grad = 0 (not 0*inf = nan)
     """
 
     __slots__ = ()
@@ -152,8 +165,13 @@ class PowerBackward(BackwardFcn):
     saves_inputs = True
     saves_out = True
     fresh_grads = (0, 1)
+    guarded = (0,)
+    safe_point = (0.9522115570156661, -1.9579142539201153, 1.100621734741386)
 
     def calculate_grads(self, grad, children, out, needs):
+        return self.zero_stays_zero(grad, children, out, needs)
+
+    def rule(self, grad, children, out, needs):
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
             x, y = children
             tmp0 = (x == 0)
@@ -195,6 +213,7 @@ def reciprocal(x):
 class ReciprocalBackward(BackwardFcn):
     """reciprocal: out = 1/x
     grad_x = -grad*out**2
+    zero stays zero: grad_x = 0 where grad = 0 (not 0*inf = nan)
     """
 
     __slots__ = ()
@@ -204,9 +223,15 @@ class ReciprocalBackward(BackwardFcn):
     saves_inputs = False
     saves_out = True
     fresh_grads = (0,)
+    guarded = (0,)
+    safe_point = (-0.40892256960927, -2.4454507388905213)
 
     def calculate_grads(self, grad, children, out, needs):
-        return (-grad*out**2,)
+        return self.zero_stays_zero(grad, children, out, needs)
+
+    def rule(self, grad, children, out, needs):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            return (-grad*out**2,)
 
 
 # ---- square --------------------------------------------------------------------------
@@ -244,6 +269,7 @@ class SqrtBackward(BackwardFcn):
     grad_x = grad/(2*out)
     at x = 0: d/dx = inf (PyTorch's convention)
     domain (where it was checked): x in (0, inf)
+    zero stays zero: grad_x = 0 where grad = 0 (not 0*inf = nan)
     """
 
     __slots__ = ()
@@ -253,9 +279,15 @@ class SqrtBackward(BackwardFcn):
     saves_inputs = False
     saves_out = True
     fresh_grads = (0,)
+    guarded = (0,)
+    safe_point = (1.1751190224412351, 1.0840290690019503)
 
     def calculate_grads(self, grad, children, out, needs):
-        return (0.5*grad/out,)
+        return self.zero_stays_zero(grad, children, out, needs)
+
+    def rule(self, grad, children, out, needs):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            return (0.5*grad/out,)
 
 
 # ---- maximum -------------------------------------------------------------------------
@@ -603,6 +635,7 @@ class LogBackward(BackwardFcn):
     """log: out = log(x)
     grad_x = grad/x
     domain (where it was checked): x in (0, inf)
+    zero stays zero: grad_x = 0 where grad = 0 (not 0*inf = nan)
     """
 
     __slots__ = ()
@@ -612,10 +645,16 @@ class LogBackward(BackwardFcn):
     saves_inputs = True
     saves_out = False
     fresh_grads = (0,)
+    guarded = (0,)
+    safe_point = (2.6208549169358513, 0.9635005687213657)
 
     def calculate_grads(self, grad, children, out, needs):
-        x, = children
-        return (grad/x,)
+        return self.zero_stays_zero(grad, children, out, needs)
+
+    def rule(self, grad, children, out, needs):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x, = children
+            return (grad/x,)
 
 
 # ---- log2 ----------------------------------------------------------------------------
@@ -628,6 +667,7 @@ class Log2Backward(BackwardFcn):
     """log2: out = log2(x)
     grad_x = grad/(x*log(2))
     domain (where it was checked): x in (0, inf)
+    zero stays zero: grad_x = 0 where grad = 0 (not 0*inf = nan)
     """
 
     __slots__ = ()
@@ -637,10 +677,16 @@ class Log2Backward(BackwardFcn):
     saves_inputs = True
     saves_out = False
     fresh_grads = (0,)
+    guarded = (0,)
+    safe_point = (1.5181254845002274, 0.6022910452882883)
 
     def calculate_grads(self, grad, children, out, needs):
-        x, = children
-        return (1.4426950408889634*grad/x,)
+        return self.zero_stays_zero(grad, children, out, needs)
+
+    def rule(self, grad, children, out, needs):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x, = children
+            return (1.4426950408889634*grad/x,)
 
 
 # ---- log10 ---------------------------------------------------------------------------
@@ -653,6 +699,7 @@ class Log10Backward(BackwardFcn):
     """log10: out = log10(x)
     grad_x = grad/(x*log(10))
     domain (where it was checked): x in (0, inf)
+    zero stays zero: grad_x = 0 where grad = 0 (not 0*inf = nan)
     """
 
     __slots__ = ()
@@ -662,10 +709,16 @@ class Log10Backward(BackwardFcn):
     saves_inputs = True
     saves_out = False
     fresh_grads = (0,)
+    guarded = (0,)
+    safe_point = (2.6360831286475426, 0.42095910157586763)
 
     def calculate_grads(self, grad, children, out, needs):
-        x, = children
-        return (0.4342944819032518*grad/x,)
+        return self.zero_stays_zero(grad, children, out, needs)
+
+    def rule(self, grad, children, out, needs):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x, = children
+            return (0.4342944819032518*grad/x,)
 
 
 # ---- exp2 ----------------------------------------------------------------------------
@@ -762,6 +815,7 @@ class Log1pBackward(BackwardFcn):
     """log1p: out = log1p(x)
     grad_x = grad/(x + 1)
     domain (where it was checked): x in (-1, inf)
+    zero stays zero: grad_x = 0 where grad = 0 (not 0*inf = nan)
     """
 
     __slots__ = ()
@@ -771,10 +825,16 @@ class Log1pBackward(BackwardFcn):
     saves_inputs = True
     saves_out = False
     fresh_grads = (0,)
+    guarded = (0,)
+    safe_point = (1.0338663253930402, 0.7099385754042915)
 
     def calculate_grads(self, grad, children, out, needs):
-        x, = children
-        return (grad/(x + 1),)
+        return self.zero_stays_zero(grad, children, out, needs)
+
+    def rule(self, grad, children, out, needs):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x, = children
+            return (grad/(x + 1),)
 
 
 # ---- sin -----------------------------------------------------------------------------
@@ -883,6 +943,7 @@ class ArcsinBackward(BackwardFcn):
     """arcsin: out = asin(x)
     grad_x = grad/sqrt(1 - x**2)
     domain (where it was checked): x in (-1, 1)
+    zero stays zero: grad_x = 0 where grad = 0 (not 0*inf = nan)
     """
 
     __slots__ = ()
@@ -892,10 +953,16 @@ class ArcsinBackward(BackwardFcn):
     saves_inputs = True
     saves_out = False
     fresh_grads = (0,)
+    guarded = (0,)
+    safe_point = (-0.0461411242947648, -0.04615751243501575)
 
     def calculate_grads(self, grad, children, out, needs):
-        x, = children
-        return (grad/special.inplace(numpy.sqrt, 1 - x**2),)
+        return self.zero_stays_zero(grad, children, out, needs)
+
+    def rule(self, grad, children, out, needs):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x, = children
+            return (grad/special.inplace(numpy.sqrt, 1 - x**2),)
 
 
 # ---- arccos --------------------------------------------------------------------------
@@ -908,6 +975,7 @@ class ArccosBackward(BackwardFcn):
     """arccos: out = acos(x)
     grad_x = -grad/sqrt(1 - x**2)
     domain (where it was checked): x in (-1, 1)
+    zero stays zero: grad_x = 0 where grad = 0 (not 0*inf = nan)
     """
 
     __slots__ = ()
@@ -917,10 +985,16 @@ class ArccosBackward(BackwardFcn):
     saves_inputs = True
     saves_out = False
     fresh_grads = (0,)
+    guarded = (0,)
+    safe_point = (0.11412344813168984, 1.456423688375156)
 
     def calculate_grads(self, grad, children, out, needs):
-        x, = children
-        return (-grad/special.inplace(numpy.sqrt, 1 - x**2),)
+        return self.zero_stays_zero(grad, children, out, needs)
+
+    def rule(self, grad, children, out, needs):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x, = children
+            return (-grad/special.inplace(numpy.sqrt, 1 - x**2),)
 
 
 # ---- arctan --------------------------------------------------------------------------
@@ -957,6 +1031,7 @@ class Arctan2Backward(BackwardFcn):
     """arctan2: out = atan2(y, x)
     grad_y = grad*x/(x**2 + y**2)
     grad_x = -grad*y/(x**2 + y**2)
+    zero stays zero: grad_y, grad_x = 0 where grad = 0 (not 0*inf = nan)
     """
 
     __slots__ = ()
@@ -966,14 +1041,20 @@ class Arctan2Backward(BackwardFcn):
     saves_inputs = True
     saves_out = False
     fresh_grads = (0, 1)
+    guarded = (0, 1)
+    safe_point = (0.28335481642678584, -0.7673055188896969, 2.787841327599515)
 
     def calculate_grads(self, grad, children, out, needs):
-        y, x = children
-        tmp0 = grad/(x**2 + y**2)
-        return (
-            tmp0*x if needs[0] else None,
-            -tmp0*y if needs[1] else None,
-        )
+        return self.zero_stays_zero(grad, children, out, needs)
+
+    def rule(self, grad, children, out, needs):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            y, x = children
+            tmp0 = grad/(x**2 + y**2)
+            return (
+                tmp0*x if needs[0] else None,
+                -tmp0*y if needs[1] else None,
+            )
 
 
 # ---- sinh ----------------------------------------------------------------------------
@@ -1081,6 +1162,7 @@ class ArccoshBackward(BackwardFcn):
     """arccosh: out = acosh(x)
     grad_x = grad/(sqrt(x - 1)*sqrt(x + 1))
     domain (where it was checked): x in (1, inf)
+    zero stays zero: grad_x = 0 where grad = 0 (not 0*inf = nan)
     """
 
     __slots__ = ()
@@ -1090,10 +1172,16 @@ class ArccoshBackward(BackwardFcn):
     saves_inputs = True
     saves_out = False
     fresh_grads = (0,)
+    guarded = (0,)
+    safe_point = (2.8381522557371186, 1.7037107590797809)
 
     def calculate_grads(self, grad, children, out, needs):
-        x, = children
-        return (grad/(special.inplace(numpy.sqrt, x - 1)*special.inplace(numpy.sqrt, x + 1)),)
+        return self.zero_stays_zero(grad, children, out, needs)
+
+    def rule(self, grad, children, out, needs):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x, = children
+            return (grad/(special.inplace(numpy.sqrt, x - 1)*special.inplace(numpy.sqrt, x + 1)),)
 
 
 # ---- arctanh -------------------------------------------------------------------------
@@ -1108,6 +1196,7 @@ class ArctanhBackward(BackwardFcn):
     at x = 1: d/dx = inf (its limit)
     at x = -1: d/dx = inf (its limit)
     domain (where it was checked): x in (-1, 1)
+    zero stays zero: grad_x = 0 where grad = 0 (not 0*inf = nan)
     """
 
     __slots__ = ()
@@ -1117,10 +1206,16 @@ class ArctanhBackward(BackwardFcn):
     saves_inputs = True
     saves_out = False
     fresh_grads = (0,)
+    guarded = (0,)
+    safe_point = (0.6809921188489955, 0.8309618183724132)
 
     def calculate_grads(self, grad, children, out, needs):
-        x, = children
-        return (grad/(1 - x**2),)
+        return self.zero_stays_zero(grad, children, out, needs)
+
+    def rule(self, grad, children, out, needs):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x, = children
+            return (grad/(1 - x**2),)
 
 
 # ---- erf -----------------------------------------------------------------------------

@@ -7,7 +7,10 @@ subclasses implement ``calculate_grads``, which returns the gradients of all req
 inputs at once so that subexpressions shared between them are computed once.
 """
 
+import functools
 import itertools
+
+import numpy
 
 _sequence = itertools.count()
 
@@ -96,6 +99,12 @@ class BackwardFcn:
     # Whether the params are values in the op's arithmetic (clip's bounds, elu's alpha),
     # which apply checks as it checks constant inputs, not axes, shapes or indices.
     value_params = False
+    # Zero stays zero: the input positions whose rule can be non-finite at finite inputs
+    # (found at generation from the op table's singular points and domain edges), and a
+    # point where the rule is regular (the inputs' values, then the output's). A class
+    # that sets them has ``rule`` and calls zero_stays_zero as its calculate_grads.
+    guarded = ()
+    safe_point = None
 
     def __init__(self, inputs, children, out, params, needs, saved=None):
         self.inputs = inputs  # the input Tensors (or constants), for the graph walk
@@ -118,6 +127,35 @@ class BackwardFcn:
 
     def calculate_grads(self, grad, children, out, needs):  # pragma: no cover
         raise NotImplementedError
+
+    def zero_stays_zero(self, grad, children, out, needs):
+        """The gradients of ``rule``, exactly 0 where ``grad`` is exactly 0 and a guarded
+        rule is nan there (0 * inf, 0/0: the branch a ``where`` does not take), so that the
+        gradient stays finite where the function is. Under create_graph (tensors), the
+        rule runs again with the inputs and output taken at ``safe_point`` where it was
+        nan, so that no nan enters the graph a second derivative walks."""
+        grads = self.rule(grad, children, out, needs)
+        masks = {}
+        for place in self.guarded:
+            if grads[place] is not None:
+                mask = nan_at_zero(grad, grads[place])
+                if mask is not None:
+                    masks[place] = mask
+        if not masks:
+            return grads
+        tensors = (grad, out, *(children or ()))
+        if self.safe_point is not None and any(hasattr(v, "grad_fn") for v in tensors):
+            where = functools.reduce(numpy.logical_or, masks.values())
+            *inputs, result = self.safe_point
+            if children is not None:
+                children = tuple(map(numpy.where, itertools.repeat(where), inputs, children))
+            if out is not None:
+                out = numpy.where(where, result, out)
+            grads = self.rule(grad, children, out, needs)
+        return tuple(
+            numpy.where(masks[place], 0, value) if place in masks else value
+            for place, value in enumerate(grads)
+        )
 
     @property
     def next_functions(self):
@@ -142,6 +180,24 @@ class BackwardFcn:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+def nan_at_zero(grad, value):
+    """Where ``value`` (a rule's result, an array or a tensor) is nan and ``grad`` exactly
+    0, as a boolean array; None where there is no such element (the common case: one
+    pass over ``value``)."""
+    nan = numpy.isnan(value)  # a tensor's data (a constant ufunc)
+    if not nan.any():
+        return None
+    mask = nan & (grad == 0)
+    return mask if mask.any() else None
+
+
+def zero_where_nan(grad, value):
+    """``value``, exactly 0 where ``grad`` is exactly 0 and ``value`` nan (a reduction's
+    zero guard; ``grad`` broadcasts against ``value``)."""
+    mask = nan_at_zero(grad, value)
+    return value if mask is None else numpy.where(mask, 0, value)
 
 
 class AccumulateGrad:

@@ -436,3 +436,42 @@ def test_bound_ufunc_forwards_compute_their_kernels():
                 args.append(np.linspace(lo, hi, 6)[1:-1])
             kernel = getattr(elementwise, op.name)
             np.testing.assert_array_equal(cls.forward(*args), kernel(*args), err_msg=op.name)
+
+
+def test_a_singular_rule_without_its_zero_guard_stops_generation(monkeypatch):
+    # sqrt's rule 0.5*grad/out is inf at x = 0, the end of its domain: rendered without the
+    # guard, a zero upstream gradient gives 0*inf = nan there, and generation stops
+    real = render.elementwise_context
+
+    def unguarded(derived, op_functions):
+        context = real(derived, op_functions)
+        return dict(context, guarded=()) if derived.op.name == "sqrt" else context
+
+    monkeypatch.setattr(render, "elementwise_context", unguarded)
+    says = r"^sqrt: d/dx .*gives nan .*needs its zero guard at \(x=0\.0\)"
+    with pytest.raises(CheckError, match=says):
+        pipeline = ElementwisePipeline("the test")
+        for row in OPS:
+            pipeline.add(row)
+            if row.name == "sqrt":
+                break
+
+
+def test_the_checked_in_guards_are_what_the_check_needs():
+    # remove the guard from a checked-in class's text: the class fails the check, naming it
+    from symgrad.codegen.verify import elementwise as verify_elementwise
+
+    text = (ROOT / "generated" / "elementwise.py").read_text()
+    guard = "        return self.zero_stays_zero(grad, children, out, needs)\n"
+    start = text.index("class LogBackward")
+    end = text.index(guard, start)
+    sabotaged = text[:end] + "        return self.rule(grad, children, out, needs)\n"
+    sabotaged += text[end + len(guard) :]
+    module = load_one("elementwise", sabotaged)
+    op = BY_NAME["log"]
+    cls = module.LogBackward
+    points = verify_elementwise.check_points(op)
+    reference = verify_elementwise.Reference(op, op.forward)
+    says = r"^log: d/dx .*gives nan .*needs its zero guard at \(x=0\.0\)"
+    with pytest.raises(CheckError, match=says):
+        verify_elementwise.verify_class(cls, op, points, reference)

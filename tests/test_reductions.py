@@ -268,13 +268,9 @@ def test_an_empty_input_reduces_as_numpy_does(reduction):
         x.grad = None
 
 
-# A known difference from PyTorch (found by tests/test_torch_differential.py): the guard of
-# DESIGN.md's "zero stays zero" (issue 13) is what fixes it; a strict xfail until then.
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: StdBackward's where(out == 0, 0, .../out) is nan at out == 0 under "
-    "create_graph (the masked branch's division); PyTorch's second order there is 0",
-)
+# Found by tests/test_torch_differential.py: the masked branch of std's where(out == 0, 0,
+# .../out) divides 0 by 0 under create_graph; the zero guard of the division it runs
+# (DESIGN.md's "zero stays zero") gives 0 there, as PyTorch's second order is.
 @pytest.mark.parametrize("shape", [(3, 2), (1, 2)])  # constant along axis 0, or one element
 def test_std_of_constant_data_differentiates_again(shape):
     x = sg.tensor(np.ones(shape), requires_grad=True)

@@ -142,6 +142,8 @@ class DerivedOp:
     forward: sympy.Expr  # bound definition (may call earlier ops)
     kernel: sympy.Expr  # what the NumPy forward evaluates
     rules: dict  # input name -> d out / d input (over inputs, params, OUT)
+    guarded: tuple = ()  # the inputs whose rule gets the zero guard (non-finite at an edge)
+    safe_point: tuple | None = None  # the inputs' values and the output's where it is regular
 
     @property
     def vjps(self):

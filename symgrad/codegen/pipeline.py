@@ -38,9 +38,15 @@ class ElementwiseOp:
     points: verify.Points
     reference: verify.Reference
     rules: dict = field(default_factory=dict)
+    guarded: tuple = ()  # the inputs whose chosen rule gets the zero guard
+    safe_point: tuple | None = None
 
     def derived(self, **rules):
-        return derive.DerivedOp(self.op, self.forward, self.kernel, {**self.rules, **rules})
+        rules = {**self.rules, **rules}
+        guarded = tuple(name for name in self.guarded if name in rules)
+        return derive.DerivedOp(
+            self.op, self.forward, self.kernel, rules, guarded, self.safe_point if guarded else None
+        )
 
 
 class ElementwisePipeline:
@@ -74,12 +80,25 @@ class ElementwisePipeline:
             inputs = [sympy.Symbol(n, real=True) for n in op.inputs]
             forms = derive.candidates(state.forward, raw, inputs)
             state.rules[name] = self.choose(state, name, forms, raw)
+        self.guard(state)
         module = self.load(state.derived())
         verify.verify_class(getattr(module, op.class_name), op, state.points, state.reference)
         self.functions[op.name] = op_function(op.name, op.inputs, state.forward, state.rules)
         self.kernels[op.name] = getattr(module, op.name)
         self.states.append(state)
         return state
+
+    def guard(self, state):
+        """Zero stays zero: the inputs whose chosen rule is non-finite (for grad = 1) at an
+        edge point of the row get the guard, with the first sample as the point where the
+        rule is regular (what create_graph computes on where grad is 0)."""
+        cls = getattr(self.load(state.derived()), state.op.class_name)
+        state.guarded = verify.singular_inputs(cls, state.op, state.points)
+        if state.guarded:
+            typical = state.points.samples[0]
+            values = tuple(typical[name] for name in state.op.inputs)
+            out = verify.forward_value(cls, state.op, typical)
+            state.safe_point = (*values, out)
 
     def choose(self, state, name, forms, raw):
         """The cheapest form whose class passes, preferring one that meets the kink
@@ -103,7 +122,7 @@ class ElementwisePipeline:
         verify.verify_form(state.op, state.points, state.reference, name, form)
         module = self.load(state.derived(**{name: form}))
         cls = getattr(module, state.op.class_name)
-        verify.verify_class(cls, state.op, state.points, state.reference, names=[name])
+        verify.verify_class(cls, state.op, state.points, state.reference, names=[name], zero=False)
 
     def patched(self, state, name, form):
         """``form`` given the declared value at each kink where its class gives nan."""

@@ -144,7 +144,13 @@ def elementwise_context(derived, op_functions):
             grad_lines.append(f"    {value},")
         grad_lines.append(")")
 
-    grad_lines = quiet(grad_lines, vjps.values())
+    # Zero stays zero: a rule non-finite at an edge point runs quiet (0/0 where grad is 0
+    # is not about the result) and its class calls BackwardFcn.zero_stays_zero.
+    guarded = [place for place, name in enumerate(op.inputs) if name in derived.guarded]
+    if guarded:
+        grad_lines = [f"with {QUIET}:", *(f"    {line}" for line in grad_lines)]
+    else:
+        grad_lines = quiet(grad_lines, vjps.values())
 
     kernel_temps, (kernel_code,) = statements([derived.kernel], op_functions)
     doc_lines = []
@@ -160,6 +166,9 @@ def elementwise_context(derived, op_functions):
         doc_lines.append(f"at {at}: {values} ({kink.why})")
     for name, (low, high) in op.domain.items():
         doc_lines.append(f"domain (where it was checked): {name} in ({low}, {high})")
+    if guarded:
+        names = ", ".join(f"grad_{op.inputs[place]}" for place in guarded)
+        doc_lines.append(f"zero stays zero: {names} = 0 where grad = 0 (not 0*inf = nan)")
     return {
         "name": op.name,
         "class_name": op.class_name,
@@ -178,6 +187,8 @@ def elementwise_context(derived, op_functions):
         "value_params": bool(params),
         "grad_lines": grad_lines,
         "grad_symbol": GRAD.name,
+        "guarded": tuple(guarded),
+        "safe_point": tuple(float(v) for v in derived.safe_point or ()),
     }
 
 

@@ -10,12 +10,18 @@ its domain; and each declared kink. There ``verify_class`` checks:
    equals the derivative (samples), matches central finite differences of the class's
    own forward (samples), stays accurate at stress points (relative error; inf where
    the true value overflows float64), and takes the declared value at each kink;
-3. where the true value is finite, the rule raises no NumPy warning.
+3. where the true value is finite, the rule raises no NumPy warning;
+4. zero stays zero: at the op's edge points (its declared singular points, the finite
+   ends of its domain and its kinks, alone and combined across inputs), an upstream
+   gradient of exactly 0 gives exactly 0 (``_verify_zero_stays_zero``). A rule that is
+   non-finite there needs the guard the pipeline renders for it (``singular_inputs``);
+   without it, 0 * inf is nan and this check names the op, the input and the point.
 
 ``verify_form`` checks a candidate form as an expression, in mpmath, before it is
 rendered: a wrong branch (sin' as sqrt(1 - out**2)) fails there for certain.
 """
 
+import itertools
 import zlib
 from dataclasses import dataclass
 
@@ -41,6 +47,7 @@ class Points:
     samples: tuple  # of {input name: value}
     stress: tuple  # likewise: one input at a stress value, the others typical
     kinks: tuple  # of (Kink, point)
+    edges: tuple = ()  # where the rule may be non-finite: see edge_points
 
 
 def check_points(op):
@@ -63,7 +70,24 @@ def check_points(op):
             if inside and not any(kink_point(op, k, point) == point for k in op.kinks):
                 stress.append(point)
     kinks = tuple((kink, kink_point(op, kink, typical)) for kink in op.kinks)
-    return Points(tuple(samples), tuple(stress), kinks)
+    return Points(tuple(samples), tuple(stress), kinks, edge_points(op, typical, kinks))
+
+
+def edge_points(op, typical, kinks):
+    """Where a rule of ``op`` can be non-finite at finite inputs, from its row: each
+    input at its declared singular points and the finite ends of its domain, or typical,
+    in every combination (arctan2's rule is 0/0 only where both inputs are 0); and each
+    kink (power's x = 0 at y = 1/2)."""
+    choices = []
+    for name in op.inputs:
+        special = set(op.singular.get(name, ()))
+        if not isinstance(op.sample.get(name), list):  # a discrete input has no edges
+            special |= {float(v) for v in op.domain.get(name, ()) if numpy.isfinite(float(v))}
+        choices.append([typical[name], *sorted(float(v) for v in special)])
+    points = [dict(zip(op.inputs, values, strict=True)) for values in itertools.product(*choices)]
+    points = [p for p in points if p != typical] + [point for _, point in kinks]
+    unique = {tuple(p[name] for name in op.inputs): p for p in points}
+    return tuple(unique.values())
 
 
 def _draw(op, name, rng):
@@ -187,9 +211,11 @@ def verify_form(op, points, reference, name, form):
             )
 
 
-def verify_class(cls, op, points, reference, names=None):
+def verify_class(cls, op, points, reference, names=None, zero=True):
     """The rendered class ``cls`` of ``op``: its forward, and the rule of each input in
-    ``names`` (default: every input with a gradient), at every point."""
+    ``names`` (default: every input with a gradient), at every point; with ``zero``, also
+    that a zero upstream gradient gives 0 at the edge points (a candidate form is chosen
+    without its guard: the pipeline renders it for the chosen rules)."""
     for point in points.samples:
         _expect(op, None, point, _forward(cls, op, point), reference.forward(point), "sample")
     for point in points.stress:
@@ -198,6 +224,8 @@ def verify_class(cls, op, points, reference, names=None):
             _expect(op, None, point, _forward(cls, op, point), want, "stress")
     for name in op.grad_inputs if names is None else names:
         _verify_rule(cls, op, points, reference, name)
+        if zero:
+            _verify_zero_stays_zero(cls, op, points, name)
     _verify_fresh(cls, op, points.samples[0])
 
 
@@ -236,6 +264,35 @@ def _verify_rule(cls, op, points, reference, name):
                 raise CheckError(
                     op.name, name, point, f"gives {got} at a kink, the convention is {want}"
                 )
+
+
+def _verify_zero_stays_zero(cls, op, points, name):
+    """At each edge point, an upstream gradient of exactly 0 gives exactly 0 (and no
+    NumPy warning): the guard is rendered where the rule is non-finite there, and a rule
+    without it must be finite there."""
+    for point in points.edges:
+        got = rule_value(cls, op, name, point, want=0.0, grad=0.0)
+        if got != 0:
+            raise CheckError(
+                op.name,
+                name,
+                point,
+                f"a zero upstream gradient gives {got} at an edge point (a singular point, "
+                "the end of its domain or a kink): the rule needs its zero guard",
+            )
+
+
+def singular_inputs(cls, op, points):
+    """The inputs whose rule (in ``cls``, unguarded) is non-finite for grad = 1 at an edge
+    point: those that get the zero guard."""
+    return tuple(
+        name
+        for name in op.grad_inputs
+        if any(
+            not numpy.isfinite(rule_value(cls, op, name, point, numpy.inf))
+            for point in points.edges
+        )
+    )
 
 
 def _expect(op, name, point, got, want, where, slack=0.0):
@@ -277,6 +334,11 @@ def _arrays(op, point):
     return [numpy.array(point[name], dtype=numpy.float64) for name in op.inputs]
 
 
+def forward_value(cls, op, point):
+    """The class's forward at ``point``, a float."""
+    return _forward(cls, op, point)
+
+
 def _forward(cls, op, point):
     try:
         with numpy.errstate(all="ignore"):
@@ -285,9 +347,10 @@ def _forward(cls, op, point):
         raise CheckError(op.name, None, point, f"forward raises {error!r}") from None
 
 
-def rule_value(cls, op, name, point, want=1.0, ulps=0):
+def rule_value(cls, op, name, point, want=1.0, ulps=0, grad=1.0):
     """d out / d ``name`` at ``point`` from the class: its node built as ``apply`` builds
-    it and its rule called as the engine calls it (with what the node saved), grad = 1;
+    it and its rule called as the engine calls it (with what the node saved), for the
+    upstream gradient ``grad`` (1: the derivative itself);
     the output moved by ``ulps`` units in the last place. NumPy warnings fail the check
     where the true value ``want`` is finite."""
     datas = _arrays(op, point)
@@ -301,7 +364,7 @@ def rule_value(cls, op, name, point, want=1.0, ulps=0):
         node = cls(tuple(datas), tuple(datas), out, params, needs)
         with policy.warnings_fail(bool(numpy.isfinite(float(want)))):
             grads = node.calculate_grads(
-                numpy.ones(numpy.shape(out)), node.children, node.out, needs
+                numpy.full(numpy.shape(out), grad), node.children, node.out, needs
             )
         return float(grads[op.inputs.index(name)])
     except RuntimeWarning as warning:
