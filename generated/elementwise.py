@@ -43,6 +43,18 @@ class AddBackward(BackwardFcn):
             grad if needs[1] else None,
         )
 
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- subtract ------------------------------------------------------------------------
 def subtract(x, y):
@@ -69,6 +81,18 @@ class SubtractBackward(BackwardFcn):
             grad if needs[0] else None,
             -grad if needs[1] else None,
         )
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = -tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- multiply ------------------------------------------------------------------------
@@ -98,6 +122,19 @@ class MultiplyBackward(BackwardFcn):
             grad*x if needs[1] else None,
         )
 
+    def calculate_jvp(self, tangents, children, out):
+        x, y = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent*y
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = tangent*x
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- divide --------------------------------------------------------------------------
 def divide(x, y):
@@ -126,6 +163,19 @@ class DivideBackward(BackwardFcn):
             tmp0 if needs[0] else None,
             -out*tmp0 if needs[1] else None,
         )
+
+    def calculate_jvp(self, tangents, children, out):
+        _, y = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/y
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = -out*tangent/y
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- power ---------------------------------------------------------------------------
@@ -162,6 +212,20 @@ class PowerBackward(BackwardFcn):
                 numpy.where(tmp0, 0, numpy.log(x)*grad*out) if needs[1] else None,
             )
 
+    def calculate_jvp(self, tangents, children, out):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x, y = children
+            jvp = None
+            tangent = tangents[0]
+            if tangent is not None:
+                term = numpy.where((x == 0) & (y == 0), 0, x**(y - 1)*tangent*y)
+                jvp = term if jvp is None else jvp + term
+            tangent = tangents[1]
+            if tangent is not None:
+                term = numpy.where((x == 0), 0, numpy.log(x)*out*tangent)
+                jvp = term if jvp is None else jvp + term
+            return jvp
+
 
 # ---- negative ------------------------------------------------------------------------
 def negative(x):
@@ -185,6 +249,14 @@ class NegativeBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         return (-grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = -tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- reciprocal ----------------------------------------------------------------------
 def reciprocal(x):
@@ -207,6 +279,14 @@ class ReciprocalBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         return (-grad*out**2,)
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = -out**2*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- square --------------------------------------------------------------------------
@@ -232,6 +312,15 @@ class SquareBackward(BackwardFcn):
         x, = children
         return (2*grad*x,)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = 2*tangent*x
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- sqrt ----------------------------------------------------------------------------
 def sqrt(x):
@@ -256,6 +345,14 @@ class SqrtBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         return (0.5*grad/out,)
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = 0.5*tangent/out
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- maximum -------------------------------------------------------------------------
@@ -287,6 +384,19 @@ class MaximumBackward(BackwardFcn):
             numpy.heaviside(-tmp0, 0.5)*grad if needs[1] else None,
         )
 
+    def calculate_jvp(self, tangents, children, out):
+        x, y = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.heaviside(x - y, 0.5)*tangent
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = numpy.heaviside(-x + y, 0.5)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- minimum -------------------------------------------------------------------------
 def minimum(x, y):
@@ -317,6 +427,19 @@ class MinimumBackward(BackwardFcn):
             numpy.heaviside(tmp0, 0.5)*grad if needs[1] else None,
         )
 
+    def calculate_jvp(self, tangents, children, out):
+        x, y = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.heaviside(-x + y, 0.5)*tangent
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = numpy.heaviside(x - y, 0.5)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- abs -----------------------------------------------------------------------------
 def abs(x):
@@ -342,6 +465,15 @@ class AbsBackward(BackwardFcn):
         x, = children
         return (numpy.sign(x)*grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.sign(x)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- sign ----------------------------------------------------------------------------
 def sign(x):
@@ -366,6 +498,10 @@ class SignBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         return (numpy.zeros_like(grad),)
 
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        return jvp
+
 
 # ---- floor ---------------------------------------------------------------------------
 def floor(x):
@@ -389,6 +525,10 @@ class FloorBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         return (numpy.zeros_like(grad),)
 
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        return jvp
+
 
 # ---- ceil ----------------------------------------------------------------------------
 def ceil(x):
@@ -411,6 +551,10 @@ class CeilBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         return (numpy.zeros_like(grad),)
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        return jvp
 
 
 # ---- mod -----------------------------------------------------------------------------
@@ -441,6 +585,19 @@ class ModBackward(BackwardFcn):
             -grad*special.inplace(numpy.floor, x/y) if needs[1] else None,
         )
 
+    def calculate_jvp(self, tangents, children, out):
+        x, y = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = -tangent*special.inplace(numpy.floor, x/y)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- degrees -------------------------------------------------------------------------
 def degrees(x):
@@ -464,6 +621,14 @@ class DegreesBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         return (57.29577951308232*grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = 57.29577951308232*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- radians -------------------------------------------------------------------------
 def radians(x):
@@ -486,6 +651,14 @@ class RadiansBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         return (0.017453292519943295*grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = 0.017453292519943295*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- clip ----------------------------------------------------------------------------
@@ -515,6 +688,16 @@ class ClipBackward(BackwardFcn):
         x, = children
         a_min, a_max = self.params
         return (grad*numpy.logical_not((a_max < x) | (a_min > x)),)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        a_min, a_max = self.params
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.where((a_max < x) | (a_min > x), 0, tangent)
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- where ---------------------------------------------------------------------------
@@ -546,6 +729,19 @@ class WhereBackward(BackwardFcn):
             grad*numpy.logical_not(tmp0) if needs[2] else None,
         )
 
+    def calculate_jvp(self, tangents, children, out):
+        condition, _, _ = children
+        jvp = None
+        tangent = tangents[1]
+        if tangent is not None:
+            term = numpy.where((condition != 0), tangent, 0)
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[2]
+        if tangent is not None:
+            term = numpy.where((condition != 0), 0, tangent)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- exp -----------------------------------------------------------------------------
 def exp(x):
@@ -569,6 +765,14 @@ class ExpBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         return (grad*out,)
 
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = out*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- expm1 ---------------------------------------------------------------------------
 def expm1(x):
@@ -591,6 +795,14 @@ class Expm1Backward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         return ((out + 1)*grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = (out + 1)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- log -----------------------------------------------------------------------------
@@ -617,6 +829,15 @@ class LogBackward(BackwardFcn):
         x, = children
         return (grad/x,)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/x
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- log2 ----------------------------------------------------------------------------
 def log2(x):
@@ -641,6 +862,15 @@ class Log2Backward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         return (1.4426950408889634*grad/x,)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = 1.4426950408889634*tangent/x
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- log10 ---------------------------------------------------------------------------
@@ -667,6 +897,15 @@ class Log10Backward(BackwardFcn):
         x, = children
         return (0.4342944819032518*grad/x,)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = 0.4342944819032518*tangent/x
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- exp2 ----------------------------------------------------------------------------
 def exp2(x):
@@ -689,6 +928,14 @@ class Exp2Backward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         return (0.6931471805599453*grad*out,)
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = 0.6931471805599453*out*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- logaddexp -----------------------------------------------------------------------
@@ -718,6 +965,19 @@ class LogaddexpBackward(BackwardFcn):
             special.inplace(numpy.exp, -out + x)*grad if needs[0] else None,
             special.inplace(numpy.exp, -out + y)*grad if needs[1] else None,
         )
+
+    def calculate_jvp(self, tangents, children, out):
+        x, y = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = special.inplace(numpy.exp, -out + x)*tangent
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = special.inplace(numpy.exp, -out + y)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- logaddexp2 ----------------------------------------------------------------------
@@ -751,6 +1011,21 @@ class Logaddexp2Backward(BackwardFcn):
             tmp1*tmp2 if needs[1] else None,
         )
 
+    def calculate_jvp(self, tangents, children, out):
+        x, y = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            tmp0 = numpy.exp2(x)
+            term = tangent*tmp0/(tmp0 + numpy.exp2(y))
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            tmp0 = numpy.exp2(y)
+            term = tangent*tmp0/(tmp0 + numpy.exp2(x))
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- log1p ---------------------------------------------------------------------------
 def log1p(x):
@@ -776,6 +1051,15 @@ class Log1pBackward(BackwardFcn):
         x, = children
         return (grad/(x + 1),)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/(x + 1)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- sin -----------------------------------------------------------------------------
 def sin(x):
@@ -799,6 +1083,15 @@ class SinBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         return (numpy.cos(x)*grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.cos(x)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- cos -----------------------------------------------------------------------------
@@ -824,6 +1117,15 @@ class CosBackward(BackwardFcn):
         x, = children
         return (-grad*numpy.sin(x),)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = -tangent*numpy.sin(x)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- tan -----------------------------------------------------------------------------
 def tan(x):
@@ -846,6 +1148,14 @@ class TanBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         return ((out**2 + 1)*grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = (out**2 + 1)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- arcsin --------------------------------------------------------------------------
@@ -872,6 +1182,15 @@ class ArcsinBackward(BackwardFcn):
         x, = children
         return (grad/special.inplace(numpy.sqrt, 1 - x**2),)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/special.inplace(numpy.sqrt, 1 - x**2)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- arccos --------------------------------------------------------------------------
 def arccos(x):
@@ -897,6 +1216,15 @@ class ArccosBackward(BackwardFcn):
         x, = children
         return (-grad/special.inplace(numpy.sqrt, 1 - x**2),)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = -tangent/special.inplace(numpy.sqrt, 1 - x**2)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- arctan --------------------------------------------------------------------------
 def arctan(x):
@@ -920,6 +1248,15 @@ class ArctanBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         return (grad/(x**2 + 1),)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/(x**2 + 1)
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- arctan2 -------------------------------------------------------------------------
@@ -950,6 +1287,19 @@ class Arctan2Backward(BackwardFcn):
             -tmp0*y if needs[1] else None,
         )
 
+    def calculate_jvp(self, tangents, children, out):
+        y, x = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent*x/(x**2 + y**2)
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = -tangent*y/(x**2 + y**2)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- sinh ----------------------------------------------------------------------------
 def sinh(x):
@@ -973,6 +1323,15 @@ class SinhBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         return (numpy.cosh(x)*grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.cosh(x)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- cosh ----------------------------------------------------------------------------
@@ -998,6 +1357,15 @@ class CoshBackward(BackwardFcn):
         x, = children
         return (numpy.sinh(x)*grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.sinh(x)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- tanh ----------------------------------------------------------------------------
 def tanh(x):
@@ -1020,6 +1388,14 @@ class TanhBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         return ((1 - out**2)*grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = (1 - out**2)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- arcsinh -------------------------------------------------------------------------
@@ -1045,6 +1421,15 @@ class ArcsinhBackward(BackwardFcn):
         x, = children
         return (grad/special.inplace(numpy.sqrt, x**2 + 1),)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/special.inplace(numpy.sqrt, x**2 + 1)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- arccosh -------------------------------------------------------------------------
 def arccosh(x):
@@ -1069,6 +1454,15 @@ class ArccoshBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         return (grad/(special.inplace(numpy.sqrt, x - 1)*special.inplace(numpy.sqrt, x + 1)),)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/(special.inplace(numpy.sqrt, x - 1)*special.inplace(numpy.sqrt, x + 1))
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- arctanh -------------------------------------------------------------------------
@@ -1097,6 +1491,15 @@ class ArctanhBackward(BackwardFcn):
         x, = children
         return (grad/(1 - x**2),)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/(1 - x**2)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- erf -----------------------------------------------------------------------------
 def erf(x):
@@ -1120,6 +1523,15 @@ class ErfBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         return (1.1283791670955126*grad*special.inplace(numpy.exp, -x**2),)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = 1.1283791670955126*tangent*special.inplace(numpy.exp, -x**2)
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- sigmoid -------------------------------------------------------------------------
@@ -1145,6 +1557,14 @@ class SigmoidBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         return ((1 - out)*grad*out,)
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = (1 - out)*out*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- relu ----------------------------------------------------------------------------
@@ -1172,6 +1592,15 @@ class ReluBackward(BackwardFcn):
         x, = children
         return (grad*(x > 0),)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.where((x > 0), tangent, 0)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- leaky_relu ----------------------------------------------------------------------
 def leaky_relu(x, negative_slope):
@@ -1198,6 +1627,16 @@ class LeakyReluBackward(BackwardFcn):
         x, = children
         negative_slope, = self.params
         return (numpy.where((x > 0), grad, grad*negative_slope),)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        negative_slope, = self.params
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.where((x > 0), tangent, negative_slope*tangent)
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- elu -----------------------------------------------------------------------------
@@ -1227,6 +1666,17 @@ class EluBackward(BackwardFcn):
             alpha, = self.params
             return (numpy.where((x > 0), grad, numpy.exp(x)*alpha*grad),)
 
+    def calculate_jvp(self, tangents, children, out):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x, = children
+            alpha, = self.params
+            jvp = None
+            tangent = tangents[0]
+            if tangent is not None:
+                term = numpy.where((x > 0), tangent, numpy.exp(x)*alpha*tangent)
+                jvp = term if jvp is None else jvp + term
+            return jvp
+
 
 # ---- selu ----------------------------------------------------------------------------
 def selu(x):
@@ -1253,6 +1703,16 @@ class SeluBackward(BackwardFcn):
             x, = children
             return (numpy.where((x > 0), 1.0507009873554805*grad, 1.7580993408473768*grad*numpy.exp(x)),)
 
+    def calculate_jvp(self, tangents, children, out):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x, = children
+            jvp = None
+            tangent = tangents[0]
+            if tangent is not None:
+                term = numpy.where((x > 0), 1.0507009873554805*tangent, 1.7580993408473768*tangent*numpy.exp(x))
+                jvp = term if jvp is None else jvp + term
+            return jvp
+
 
 # ---- softplus ------------------------------------------------------------------------
 def softplus(x):
@@ -1277,6 +1737,15 @@ class SoftplusBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         return (special.inplace(numpy.exp, -out + x)*grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = special.inplace(numpy.exp, -out + x)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- gelu ----------------------------------------------------------------------------
@@ -1304,6 +1773,16 @@ class GeluBackward(BackwardFcn):
         tmp0 = 1.4142135623730951*x
         return (0.5*grad*(0.5641895835477563*tmp0*special.inplace(numpy.exp, -0.5*x**2) + special.erf(0.5*tmp0) + 1),)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            tmp0 = 1.4142135623730951*x
+            term = 0.5*tangent*(0.5641895835477563*tmp0*special.inplace(numpy.exp, -0.5*x**2) + special.erf(0.5*tmp0) + 1)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- silu ----------------------------------------------------------------------------
 def silu(x):
@@ -1328,6 +1807,16 @@ class SiluBackward(BackwardFcn):
         x, = children
         tmp0 = sigmoid(x)
         return ((-out*tmp0 + out + tmp0)*grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            tmp0 = sigmoid(x)
+            term = (-out*tmp0 + out + tmp0)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- standardize ---------------------------------------------------------------------
@@ -1363,3 +1852,21 @@ class StandardizeBackward(BackwardFcn):
             -tmp1 if needs[1] else None,
             0.5*grad*(mean - x)/tmp0**(1.5) if needs[2] else None,
         )
+
+    def calculate_jvp(self, tangents, children, out):
+        x, mean, var = children
+        eps, = self.params
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/special.inplace(numpy.sqrt, eps + var)
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = -tangent/special.inplace(numpy.sqrt, eps + var)
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[2]
+        if tangent is not None:
+            term = 0.5*tangent*(mean - x)/(eps + var)**(1.5)
+            jvp = term if jvp is None else jvp + term
+        return jvp

@@ -436,3 +436,15 @@ def test_bound_ufunc_forwards_compute_their_kernels():
                 args.append(np.linspace(lo, hi, 6)[1:-1])
             kernel = getattr(elementwise, op.name)
             np.testing.assert_array_equal(cls.forward(*args), kernel(*args), err_msg=op.name)
+
+
+def test_a_wrong_jvp_stops_generation_naming_the_op(monkeypatch):
+    # multiply's jvp forgets the tangent of y: each rule is right, the sum is not
+    lines = render.elementwise_jvp_lines
+
+    def forgetful(op, grad_inputs, vjps, op_functions):
+        return lines(op, grad_inputs[:1], vjps, op_functions)
+
+    monkeypatch.setattr(render, "elementwise_jvp_lines", forgetful)
+    with pytest.raises(CheckError, match=r"^multiply: the jvp: rule is .* at \(x="):
+        generate.derive_elementwise([BY_NAME["multiply"]])
