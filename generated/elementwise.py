@@ -48,6 +48,18 @@ class AddBackward(BackwardFcn):
             grad if needs[1] else None,
         )
 
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- subtract ------------------------------------------------------------------------
 def subtract(x, y):
@@ -74,6 +86,18 @@ class SubtractBackward(BackwardFcn):
             grad if needs[0] else None,
             -grad if needs[1] else None,
         )
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = -tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- multiply ------------------------------------------------------------------------
@@ -102,6 +126,19 @@ class MultiplyBackward(BackwardFcn):
             grad*y if needs[0] else None,
             grad*x if needs[1] else None,
         )
+
+    def calculate_jvp(self, tangents, children, out):
+        x, y = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent*y
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = tangent*x
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- divide --------------------------------------------------------------------------
@@ -138,6 +175,19 @@ class DivideBackward(BackwardFcn):
                 tmp0 if needs[0] else None,
                 -out*tmp0 if needs[1] else None,
             )
+
+    def calculate_jvp(self, tangents, children, out):
+        _, y = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/y
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = -out*tangent/y
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- power ---------------------------------------------------------------------------
@@ -180,6 +230,20 @@ class PowerBackward(BackwardFcn):
                 numpy.where(tmp0, 0, numpy.log(x)*grad*out) if needs[1] else None,
             )
 
+    def calculate_jvp(self, tangents, children, out):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x, y = children
+            jvp = None
+            tangent = tangents[0]
+            if tangent is not None:
+                term = numpy.where((x == 0) & (y == 0), 0, x**(y - 1)*tangent*y)
+                jvp = term if jvp is None else jvp + term
+            tangent = tangents[1]
+            if tangent is not None:
+                term = numpy.where((x == 0), 0, numpy.log(x)*out*tangent)
+                jvp = term if jvp is None else jvp + term
+            return jvp
+
 
 # ---- negative ------------------------------------------------------------------------
 def negative(x):
@@ -202,6 +266,14 @@ class NegativeBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         return (-grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = -tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- reciprocal ----------------------------------------------------------------------
@@ -233,6 +305,14 @@ class ReciprocalBackward(BackwardFcn):
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
             return (-grad*out**2,)
 
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = -out**2*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- square --------------------------------------------------------------------------
 def square(x):
@@ -256,6 +336,15 @@ class SquareBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         return (2*grad*x,)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = 2*tangent*x
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- sqrt ----------------------------------------------------------------------------
@@ -289,6 +378,14 @@ class SqrtBackward(BackwardFcn):
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
             return (0.5*grad/out,)
 
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = 0.5*tangent/out
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- maximum -------------------------------------------------------------------------
 def maximum(x, y):
@@ -318,6 +415,19 @@ class MaximumBackward(BackwardFcn):
             numpy.heaviside(tmp0, 0.5)*grad if needs[0] else None,
             numpy.heaviside(-tmp0, 0.5)*grad if needs[1] else None,
         )
+
+    def calculate_jvp(self, tangents, children, out):
+        x, y = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.heaviside(x - y, 0.5)*tangent
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = numpy.heaviside(-x + y, 0.5)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- minimum -------------------------------------------------------------------------
@@ -349,6 +459,19 @@ class MinimumBackward(BackwardFcn):
             numpy.heaviside(tmp0, 0.5)*grad if needs[1] else None,
         )
 
+    def calculate_jvp(self, tangents, children, out):
+        x, y = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.heaviside(-x + y, 0.5)*tangent
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = numpy.heaviside(x - y, 0.5)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- abs -----------------------------------------------------------------------------
 def abs(x):
@@ -374,6 +497,15 @@ class AbsBackward(BackwardFcn):
         x, = children
         return (numpy.sign(x)*grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.sign(x)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- sign ----------------------------------------------------------------------------
 def sign(x):
@@ -398,6 +530,10 @@ class SignBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         return (numpy.zeros_like(grad),)
 
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        return jvp
+
 
 # ---- floor ---------------------------------------------------------------------------
 def floor(x):
@@ -421,6 +557,10 @@ class FloorBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         return (numpy.zeros_like(grad),)
 
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        return jvp
+
 
 # ---- ceil ----------------------------------------------------------------------------
 def ceil(x):
@@ -443,6 +583,10 @@ class CeilBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         return (numpy.zeros_like(grad),)
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        return jvp
 
 
 # ---- mod -----------------------------------------------------------------------------
@@ -473,6 +617,19 @@ class ModBackward(BackwardFcn):
             -grad*special.inplace(numpy.floor, x/y) if needs[1] else None,
         )
 
+    def calculate_jvp(self, tangents, children, out):
+        x, y = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = -tangent*special.inplace(numpy.floor, x/y)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- degrees -------------------------------------------------------------------------
 def degrees(x):
@@ -496,6 +653,14 @@ class DegreesBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         return (57.29577951308232*grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = 57.29577951308232*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- radians -------------------------------------------------------------------------
 def radians(x):
@@ -518,6 +683,14 @@ class RadiansBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         return (0.017453292519943295*grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = 0.017453292519943295*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- clip ----------------------------------------------------------------------------
@@ -547,6 +720,16 @@ class ClipBackward(BackwardFcn):
         x, = children
         a_min, a_max = self.params
         return (grad*numpy.logical_not((a_max < x) | (a_min > x)),)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        a_min, a_max = self.params
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.where((a_max < x) | (a_min > x), 0, tangent)
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- where ---------------------------------------------------------------------------
@@ -578,6 +761,19 @@ class WhereBackward(BackwardFcn):
             grad*numpy.logical_not(tmp0) if needs[2] else None,
         )
 
+    def calculate_jvp(self, tangents, children, out):
+        condition, _, _ = children
+        jvp = None
+        tangent = tangents[1]
+        if tangent is not None:
+            term = numpy.where((condition != 0), tangent, 0)
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[2]
+        if tangent is not None:
+            term = numpy.where((condition != 0), 0, tangent)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- exp -----------------------------------------------------------------------------
 def exp(x):
@@ -601,6 +797,14 @@ class ExpBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         return (grad*out,)
 
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = out*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- expm1 ---------------------------------------------------------------------------
 def expm1(x):
@@ -623,6 +827,14 @@ class Expm1Backward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         return ((out + 1)*grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = (out + 1)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- log -----------------------------------------------------------------------------
@@ -656,6 +868,15 @@ class LogBackward(BackwardFcn):
             x, = children
             return (grad/x,)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/x
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- log2 ----------------------------------------------------------------------------
 def log2(x):
@@ -687,6 +908,15 @@ class Log2Backward(BackwardFcn):
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
             x, = children
             return (1.4426950408889634*grad/x,)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = 1.4426950408889634*tangent/x
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- log10 ---------------------------------------------------------------------------
@@ -720,6 +950,15 @@ class Log10Backward(BackwardFcn):
             x, = children
             return (0.4342944819032518*grad/x,)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = 0.4342944819032518*tangent/x
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- exp2 ----------------------------------------------------------------------------
 def exp2(x):
@@ -742,6 +981,14 @@ class Exp2Backward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         return (0.6931471805599453*grad*out,)
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = 0.6931471805599453*out*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- logaddexp -----------------------------------------------------------------------
@@ -771,6 +1018,19 @@ class LogaddexpBackward(BackwardFcn):
             special.inplace(numpy.exp, -out + x)*grad if needs[0] else None,
             special.inplace(numpy.exp, -out + y)*grad if needs[1] else None,
         )
+
+    def calculate_jvp(self, tangents, children, out):
+        x, y = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = special.inplace(numpy.exp, -out + x)*tangent
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = special.inplace(numpy.exp, -out + y)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- logaddexp2 ----------------------------------------------------------------------
@@ -804,6 +1064,21 @@ class Logaddexp2Backward(BackwardFcn):
             tmp1*tmp2 if needs[1] else None,
         )
 
+    def calculate_jvp(self, tangents, children, out):
+        x, y = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            tmp0 = numpy.exp2(x)
+            term = tangent*tmp0/(tmp0 + numpy.exp2(y))
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            tmp0 = numpy.exp2(y)
+            term = tangent*tmp0/(tmp0 + numpy.exp2(x))
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- log1p ---------------------------------------------------------------------------
 def log1p(x):
@@ -836,6 +1111,15 @@ class Log1pBackward(BackwardFcn):
             x, = children
             return (grad/(x + 1),)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/(x + 1)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- sin -----------------------------------------------------------------------------
 def sin(x):
@@ -859,6 +1143,15 @@ class SinBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         return (numpy.cos(x)*grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.cos(x)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- sinpi ---------------------------------------------------------------------------
@@ -885,6 +1178,15 @@ class SinpiBackward(BackwardFcn):
         x, = children
         return (3.141592653589793*grad*special.inplace(numpy.cos, 3.141592653589793*x),)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = 3.141592653589793*tangent*special.inplace(numpy.cos, 3.141592653589793*x)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- cos -----------------------------------------------------------------------------
 def cos(x):
@@ -909,6 +1211,15 @@ class CosBackward(BackwardFcn):
         x, = children
         return (-grad*numpy.sin(x),)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = -tangent*numpy.sin(x)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- tan -----------------------------------------------------------------------------
 def tan(x):
@@ -931,6 +1242,14 @@ class TanBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         return ((out**2 + 1)*grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = (out**2 + 1)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- arcsin --------------------------------------------------------------------------
@@ -964,6 +1283,15 @@ class ArcsinBackward(BackwardFcn):
             x, = children
             return (grad/special.inplace(numpy.sqrt, 1 - x**2),)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/special.inplace(numpy.sqrt, 1 - x**2)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- arccos --------------------------------------------------------------------------
 def arccos(x):
@@ -996,6 +1324,15 @@ class ArccosBackward(BackwardFcn):
             x, = children
             return (-grad/special.inplace(numpy.sqrt, 1 - x**2),)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = -tangent/special.inplace(numpy.sqrt, 1 - x**2)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- arctan --------------------------------------------------------------------------
 def arctan(x):
@@ -1019,6 +1356,15 @@ class ArctanBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         return (grad/(x**2 + 1),)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/(x**2 + 1)
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- arctan2 -------------------------------------------------------------------------
@@ -1056,6 +1402,19 @@ class Arctan2Backward(BackwardFcn):
                 -tmp0*y if needs[1] else None,
             )
 
+    def calculate_jvp(self, tangents, children, out):
+        y, x = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent*x/(x**2 + y**2)
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = -tangent*y/(x**2 + y**2)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- sinh ----------------------------------------------------------------------------
 def sinh(x):
@@ -1079,6 +1438,15 @@ class SinhBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         return (numpy.cosh(x)*grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.cosh(x)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- cosh ----------------------------------------------------------------------------
@@ -1104,6 +1472,15 @@ class CoshBackward(BackwardFcn):
         x, = children
         return (numpy.sinh(x)*grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.sinh(x)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- tanh ----------------------------------------------------------------------------
 def tanh(x):
@@ -1126,6 +1503,14 @@ class TanhBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         return ((1 - out**2)*grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = (1 - out**2)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- arcsinh -------------------------------------------------------------------------
@@ -1150,6 +1535,15 @@ class ArcsinhBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         return (grad/special.inplace(numpy.sqrt, x**2 + 1),)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/special.inplace(numpy.sqrt, x**2 + 1)
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- arccosh -------------------------------------------------------------------------
@@ -1182,6 +1576,15 @@ class ArccoshBackward(BackwardFcn):
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
             x, = children
             return (grad/(special.inplace(numpy.sqrt, x - 1)*special.inplace(numpy.sqrt, x + 1)),)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/(special.inplace(numpy.sqrt, x - 1)*special.inplace(numpy.sqrt, x + 1))
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- arctanh -------------------------------------------------------------------------
@@ -1217,6 +1620,15 @@ class ArctanhBackward(BackwardFcn):
             x, = children
             return (grad/(1 - x**2),)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/(1 - x**2)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- erf -----------------------------------------------------------------------------
 def erf(x):
@@ -1240,6 +1652,15 @@ class ErfBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         return (1.1283791670955126*grad*special.inplace(numpy.exp, -x**2),)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = 1.1283791670955126*tangent*special.inplace(numpy.exp, -x**2)
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- sigmoid -------------------------------------------------------------------------
@@ -1267,6 +1688,14 @@ class SigmoidBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         return ((1 - out)*grad*out,)
 
+    def calculate_jvp(self, tangents, children, out):
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = (1 - out)*out*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- relu ----------------------------------------------------------------------------
 def relu(x):
@@ -1292,6 +1721,15 @@ class ReluBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         return (grad*(x > 0),)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.where((x > 0), tangent, 0)
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- leaky_relu ----------------------------------------------------------------------
@@ -1319,6 +1757,16 @@ class LeakyReluBackward(BackwardFcn):
         x, = children
         negative_slope, = self.params
         return (numpy.where((x > 0), grad, grad*negative_slope),)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        negative_slope, = self.params
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = numpy.where((x > 0), tangent, negative_slope*tangent)
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- elu -----------------------------------------------------------------------------
@@ -1349,6 +1797,17 @@ class EluBackward(BackwardFcn):
             alpha, = self.params
             return (numpy.where((x > 0), grad, numpy.exp(x)*alpha*grad),)
 
+    def calculate_jvp(self, tangents, children, out):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x, = children
+            alpha, = self.params
+            jvp = None
+            tangent = tangents[0]
+            if tangent is not None:
+                term = numpy.where((x > 0), tangent, numpy.exp(x)*alpha*tangent)
+                jvp = term if jvp is None else jvp + term
+            return jvp
+
 
 # ---- selu ----------------------------------------------------------------------------
 def selu(x):
@@ -1376,6 +1835,16 @@ class SeluBackward(BackwardFcn):
             x, = children
             return (numpy.where((x > 0), 1.0507009873554805*grad, 1.7580993408473768*grad*numpy.exp(x)),)
 
+    def calculate_jvp(self, tangents, children, out):
+        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x, = children
+            jvp = None
+            tangent = tangents[0]
+            if tangent is not None:
+                term = numpy.where((x > 0), 1.0507009873554805*tangent, 1.7580993408473768*tangent*numpy.exp(x))
+                jvp = term if jvp is None else jvp + term
+            return jvp
+
 
 # ---- softplus ------------------------------------------------------------------------
 def softplus(x):
@@ -1400,6 +1869,15 @@ class SoftplusBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         x, = children
         return (special.inplace(numpy.exp, -out + x)*grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = special.inplace(numpy.exp, -out + x)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- gelu ----------------------------------------------------------------------------
@@ -1427,6 +1905,16 @@ class GeluBackward(BackwardFcn):
         tmp0 = 1.4142135623730951*x
         return (0.5*grad*(0.5641895835477563*tmp0*special.inplace(numpy.exp, -0.5*x**2) + special.erf(0.5*tmp0) + 1),)
 
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            tmp0 = 1.4142135623730951*x
+            term = 0.5*tangent*(0.5641895835477563*tmp0*special.inplace(numpy.exp, -0.5*x**2) + special.erf(0.5*tmp0) + 1)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- silu ----------------------------------------------------------------------------
 def silu(x):
@@ -1451,6 +1939,16 @@ class SiluBackward(BackwardFcn):
         x, = children
         tmp0 = sigmoid(x)
         return ((-out*tmp0 + out + tmp0)*grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        x, = children
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            tmp0 = sigmoid(x)
+            term = (-out*tmp0 + out + tmp0)*tangent
+            jvp = term if jvp is None else jvp + term
+        return jvp
 
 
 # ---- standardize ---------------------------------------------------------------------
@@ -1486,3 +1984,21 @@ class StandardizeBackward(BackwardFcn):
             -tmp1 if needs[1] else None,
             0.5*grad*(mean - x)/tmp0**(1.5) if needs[2] else None,
         )
+
+    def calculate_jvp(self, tangents, children, out):
+        x, mean, var = children
+        eps, = self.params
+        jvp = None
+        tangent = tangents[0]
+        if tangent is not None:
+            term = tangent/special.inplace(numpy.sqrt, eps + var)
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[1]
+        if tangent is not None:
+            term = -tangent/special.inplace(numpy.sqrt, eps + var)
+            jvp = term if jvp is None else jvp + term
+        tangent = tangents[2]
+        if tangent is not None:
+            term = 0.5*tangent*(mean - x)/(eps + var)**(1.5)
+            jvp = term if jvp is None else jvp + term
+        return jvp

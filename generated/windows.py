@@ -110,6 +110,19 @@ class ConvolutionBackward(BackwardFcn):
             grad_w = einsum_spec.contract(weight_spec, grad, window).reshape(w.shape)
         return grad_x, grad_w, grad_b
 
+    def calculate_jvp(self, tangents, children, out):
+        # bilinear in (x, w), affine in b: the forward on each input's tangent in turn
+        x, w, _ = children
+        tangent_x, tangent_w, tangent_b = tangents
+        jvp = None
+        if tangent_x is not None or tangent_b is not None:
+            tangent_x = numpy.zeros_like(x) if tangent_x is None else tangent_x
+            jvp = convolution(tangent_x, w, tangent_b, *self.params)
+        if tangent_w is not None:
+            term = convolution(x, tangent_w, None, *self.params)
+            jvp = term if jvp is None else jvp + term
+        return jvp
+
 
 # ---- avg_pool ------------------------------------------------------------------------
 def avg_pool(x, kernel, stride, padding, dilation):
@@ -141,6 +154,10 @@ class AvgPoolBackward(BackwardFcn):
         grad_x = windows_adjoint(parts, x.shape, kernel, stride, padding, dilation)
         return (grad_x,)
 
+    def calculate_jvp(self, tangents, children, out):
+        # linear: the forward on the tangent
+        return avg_pool(tangents[0], *self.params)
+
 
 # ---- max_pool ------------------------------------------------------------------------
 def max_pool(x, kernel, stride, padding, dilation):
@@ -170,3 +187,14 @@ class MaxPoolBackward(BackwardFcn):
         parts = first_max_parts(grad, window, out, len(kernel))
         grad_x = windows_adjoint(parts, x.shape, kernel, stride, padding, dilation)
         return (grad_x,)
+
+    def calculate_jvp(self, tangents, children, out):
+        # the tangent at each window's first maximum of x (the vjp's selection)
+        (x,) = children
+        kernel, stride, padding, dilation = self.params
+        window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
+        window = window.reshape(*window.shape[: x.ndim], -1)
+        first = numpy.argmax(window, axis=-1)[..., None]
+        tangent = windows(pad(tangents[0], padding, 0.0), kernel, stride, dilation)
+        tangent = tangent.reshape(*tangent.shape[: x.ndim], -1)
+        return numpy.take_along_axis(tangent, first, axis=-1)[..., 0]

@@ -17,6 +17,7 @@ from symgrad import methods as _methods  # noqa: F401 - binds the ops as Tensor 
 from symgrad.autograd import grad
 from symgrad.complex_parts import *  # noqa: F403 - real, imag, ... of real tensors
 from symgrad.creation import *  # noqa: F403 - the constructors
+from symgrad.forward import hessian, jacobian, jvp, vjp
 from symgrad.generated import functions
 from symgrad.generated.functions import *  # noqa: F403 - the generated ops
 from symgrad.grad_mode import enable_grad, no_grad
@@ -43,6 +44,9 @@ __all__ = [
     "enable_grad",
     "grad",
     "gradcheck",
+    "hessian",
+    "jacobian",
+    "jvp",
     "inner",
     "kron",
     "linalg",
@@ -59,6 +63,7 @@ __all__ = [
     "tensordot",
     "trace",
     "utils",
+    "vjp",
     "viz",
     *(name for name in dir(functions) if not name.startswith("_") and name.islower()),
 ]

@@ -157,6 +157,12 @@ class BackwardFcn:
             for place, value in enumerate(grads)
         )
 
+    def calculate_jvp(self, tangents, children, out):  # pragma: no cover
+        """The tangent of the output given ``tangents``, one per input (None: none), for
+        forward mode (symgrad/forward.py). A class generated with a jvp rule overrides
+        this; for any other, forward mode transposes its vjp instead."""
+        raise NotImplementedError
+
     @property
     def next_functions(self):
         """PyTorch's walk of the graph: per input, ``(node, 0)``, where node is the

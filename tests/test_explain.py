@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOT_OPS = {"Tensor", "tensor", "grad", "gradcheck", "no_grad", "enable_grad", "nn", "linalg"}
 NOT_OPS |= {"load", "save", "manual_seed", "optim", "utils", "viz"}  # training, tools
 NOT_OPS |= {"define", "DerivationError"}  # a user's ops
+NOT_OPS |= {"jvp", "vjp", "jacobian", "hessian"}  # the functional API
 NOT_OPS |= set(creation.__all__)
 
 

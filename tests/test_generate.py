@@ -475,3 +475,15 @@ def test_the_checked_in_guards_are_what_the_check_needs():
     says = r"^log: d/dx .*gives nan .*needs its zero guard at \(x=0\.0\)"
     with pytest.raises(CheckError, match=says):
         verify_elementwise.verify_class(cls, op, points, reference)
+
+
+def test_a_wrong_jvp_stops_generation_naming_the_op(monkeypatch):
+    # multiply's jvp forgets the tangent of y: each rule is right, the sum is not
+    lines = render.elementwise_jvp_lines
+
+    def forgetful(op, grad_inputs, vjps, op_functions):
+        return lines(op, grad_inputs[:1], vjps, op_functions)
+
+    monkeypatch.setattr(render, "elementwise_jvp_lines", forgetful)
+    with pytest.raises(CheckError, match=r"^multiply: the jvp: rule is .* at \(x="):
+        generate.derive_elementwise([BY_NAME["multiply"]])

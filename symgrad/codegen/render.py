@@ -152,6 +152,10 @@ def elementwise_context(derived, op_functions):
     else:
         grad_lines = quiet(grad_lines, vjps.values())
 
+    jvp_lines = _unpack(op.inputs, used, "children") + _unpack(params, used, "self.params")
+    jvp_lines += elementwise_jvp_lines(op, grad_inputs, vjps, op_functions)
+    jvp_lines = quiet(jvp_lines, vjps.values())
+
     kernel_temps, (kernel_code,) = statements([derived.kernel], op_functions)
     doc_lines = []
     if derived.kernel != derived.forward:
@@ -186,10 +190,34 @@ def elementwise_context(derived, op_functions):
         "fresh_grads": fresh_places(by_input.get(name) for name in op.inputs),
         "value_params": bool(params),
         "grad_lines": grad_lines,
+        "jvp_lines": jvp_lines,
         "grad_symbol": GRAD.name,
         "guarded": tuple(guarded),
         "safe_point": tuple(float(v) for v in derived.safe_point or ()),
     }
+
+
+TANGENT = sympy.Symbol("tangent", real=True)
+
+
+def elementwise_jvp_lines(op, grad_inputs, vjps, op_functions):
+    """The jvp from the same derived rules: each rule is linear in ``grad`` (the partial
+    times grad), so with grad replaced by an input's tangent it is that input's term of
+    d out = sum_i d out / d x_i * t_i. An input without a tangent adds no term."""
+    lines = ["jvp = None"]
+    for name in grad_inputs:
+        term = vjps[name].xreplace({GRAD: TANGENT})
+        if term == 0:
+            continue
+        temps, (code,) = statements([term], op_functions)
+        place = op.inputs.index(name)
+        lines.append(f"tangent = tangents[{place}]")
+        lines.append("if tangent is not None:")
+        lines += [f"    {line}" for line in temps]
+        lines.append(f"    term = {code}")
+        lines.append("    jvp = term if jvp is None else jvp + term")
+    lines.append("return jvp")
+    return lines
 
 
 def function_context(derived):

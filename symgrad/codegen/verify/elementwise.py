@@ -227,6 +227,51 @@ def verify_class(cls, op, points, reference, names=None, zero=True):
         if zero:
             _verify_zero_stays_zero(cls, op, points, name)
     _verify_fresh(cls, op, points.samples[0])
+    if names is None:  # the whole class: its jvp sums every input's term
+        for point in points.samples:
+            _verify_jvp(cls, op, reference, point)
+
+
+def _verify_jvp(cls, op, reference, point):
+    """The class's jvp along a random tangent (seeded by the op and the point) equals
+    SymPy's partials contracted with it and central finite differences of its forward
+    along it; each input alone, then all together."""
+    rng = numpy.random.default_rng(zlib.crc32(repr((op.name, point)).encode()))
+    direction = {name: float(rng.uniform(-1, 1)) for name in op.grad_inputs}
+    for alone in [*([name] for name in op.grad_inputs), list(op.grad_inputs)]:
+        tangent = {name: direction[name] for name in alone}
+        got = jvp_value(cls, op, point, tangent)
+        want = sum(reference.partial(name, point) * mpmath.mpf(t) for name, t in tangent.items())
+        _expect(op, "the jvp", point, got, want, "sample")
+        step = 1e-6 * max(1.0, *(abs(point[name]) for name in tangent))
+        moved = [
+            _forward(
+                cls, op, {**point, **{n: point[n] + sign * step * t for n, t in tangent.items()}}
+            )
+            for sign in (1, -1)
+        ]
+        slope = (moved[0] - moved[1]) / (2 * step)
+        if abs(got - slope) > policy.FINITE_DIFFERENCE_RTOL * max(1.0, abs(slope)):
+            raise CheckError(
+                op.name, "jvp", point, f"jvp gives {got}, central finite differences {slope}"
+            )
+
+
+def jvp_value(cls, op, point, tangent):
+    """The class's ``calculate_jvp`` at ``point`` along ``tangent`` ({input: value}; an
+    input not in it has no tangent), its node built as ``apply`` builds it."""
+    datas = _arrays(op, point)
+    params = tuple(op.param_values().values())
+    tangents = tuple(numpy.array(tangent[name]) if name in tangent else None for name in op.inputs)
+    try:
+        with numpy.errstate(all="ignore"):
+            out = cls.forward(*datas, *params)
+            needs = tuple(name in op.grad_inputs for name in op.inputs)
+            node = cls(tuple(datas), tuple(datas), out, params, needs)
+            value = node.calculate_jvp(tangents, node.children, node.out)
+        return 0.0 if value is None else float(value)
+    except Exception as error:  # the rendered code is under test: any failure is its
+        raise CheckError(op.name, "the jvp", point, f"jvp raises {error!r}") from None
 
 
 def _verify_fresh(cls, op, point):
