@@ -477,6 +477,16 @@ def _scatter_add(x, index, shape):
     return apply(structural.ScatterAddBackward, (x,), (index, shape))
 
 
+def _window_gather(x, kernel, stride, padding, dilation):
+    """gather_windows(x, kernel, stride, padding, dilation), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.WindowGatherBackward, (x,), (kernel, stride, padding, dilation))
+
+
+def _window_scatter(x, shape, kernel, stride, padding, dilation):
+    """scatter_windows(x, shape, kernel, stride, padding, dilation), differentiable (its adjoint is derived from its map)."""
+    return apply(structural.WindowScatterBackward, (x,), (shape, kernel, stride, padding, dilation))
+
+
 # The functions that are also Tensor methods (t.exp(), t.clip(a_min, a_max), ...).
 METHODS = (
     "add",
@@ -646,4 +656,6 @@ ARRAY_FUNCTIONS = {
     "getitem": _getitem,
     "setitem": _setitem,
     "scatter_add": _scatter_add,
+    "window_gather": _window_gather,
+    "window_scatter": _window_scatter,
 }

@@ -23,6 +23,7 @@ from symgrad.index_maps import (
     diagonal_axes,
     diagonal_index,
     flat_if_none,
+    gather_windows,
     inverse_axes,
     lower_triangle,
     pad_interior,
@@ -32,6 +33,7 @@ from symgrad.index_maps import (
     reverse_cumsum,
     rot90_axes,
     rot90_flip,
+    scatter_windows,
     split_blocks,
     square_diagonal_index,
     sum_to,
@@ -1028,4 +1030,71 @@ class ScatterAddBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         index, _ = self.params
         grad = grad[index]
+        return (grad,)
+
+
+# ---- window_gather -------------------------------------------------------------------
+def window_gather(x, kernel, stride, padding, dilation):
+    """gather_windows(x, kernel, stride, padding, dilation)"""
+    return gather_windows(x, kernel, stride, padding, dilation)
+
+
+def window_gather_saving(x, kernel, stride, padding, dilation):
+    """window_gather(), and what its adjoint needs of its input."""
+    return gather_windows(x, kernel, stride, padding, dilation), numpy.shape(x)
+
+
+class WindowGatherBackward(BackwardFcn):
+    """window_gather: out = gather_windows(x, kernel, stride, padding, dilation)
+    the map: Gather(kernel, stride, padding, dilation)
+    its adjoint, derived: scatter_windows(grad, x_shape, kernel, stride, padding, dilation)
+    """
+
+    __slots__ = ()
+    name = "window_gather"
+    forward = staticmethod(window_gather)
+    forward_saving = staticmethod(window_gather_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        kernel, stride, padding, dilation = self.params
+        x_shape = self.saved
+        grad = scatter_windows(grad, x_shape, kernel, stride, padding, dilation)
+        return (grad,)
+
+
+# ---- window_scatter ------------------------------------------------------------------
+def window_scatter(x, shape, kernel, stride, padding, dilation):
+    """scatter_windows(x, shape, kernel, stride, padding, dilation)"""
+    return scatter_windows(x, shape, kernel, stride, padding, dilation)
+
+
+def window_scatter_saving(x, shape, kernel, stride, padding, dilation):
+    """window_scatter(), and what its adjoint needs of its input."""
+    return scatter_windows(x, shape, kernel, stride, padding, dilation), numpy.shape(x)
+
+
+class WindowScatterBackward(BackwardFcn):
+    """window_scatter: out = scatter_windows(x, shape, kernel, stride, padding, dilation)
+    the map: ScatterWindows(shape, kernel, stride, padding, dilation)
+    its adjoint, derived: gather_windows(grad, kernel, stride, padding, dilation)
+    """
+
+    __slots__ = ()
+    name = "window_scatter"
+    forward = staticmethod(window_scatter)
+    forward_saving = staticmethod(window_scatter_saving)
+    differentiable = (True,)
+    broadcasts = False
+    saves_inputs = False
+    saves_out = False
+    fresh_grads = ()
+
+    def calculate_grads(self, grad, children, out, needs):
+        _, kernel, stride, padding, dilation = self.params
+        grad = gather_windows(grad, kernel, stride, padding, dilation)
         return (grad,)

@@ -9,16 +9,21 @@ transpose (a scatter-add, one strided slice per kernel offset). Checked by the
 dot-product test over a grid of strides, paddings, dilations and groups, in both
 layouts, on random inputs, inputs with ties and (the max pool) -inf inputs.
 
-These rules run on arrays; differentiating them again (create_graph) is not supported.
+Differentiated again (create_graph=True, the children tensors), a rule runs the same
+composition as differentiable ops: the gather and its transpose as the window_gather and
+window_scatter ops (structural, each the other's derived adjoint), the products through
+einsum, and the max pool's selection as a mask constant of the data (as where's
+condition).
 """
 
 import numpy
 
 from symgrad import einsum_spec, layout
 from symgrad.function import BackwardFcn
+from symgrad.index_maps import gather_windows, scatter_windows
 from symgrad.window_maps import (
     add_term,
-    arrays_only,
+    first_max_mask,
     first_max_parts,
     grouped,
     offset_max,
@@ -29,7 +34,6 @@ from symgrad.window_maps import (
     ungrouped,
     window_parts,
     windows,
-    windows_adjoint,
 )
 
 # ---- convolution ---------------------------------------------------------------------
@@ -72,7 +76,7 @@ def convolution_saving(x, w, b, stride, padding, dilation, groups, batch_inner=N
 class ConvolutionBackward(BackwardFcn):
     """convolution: out = einsum(spec, window(pad(x)), w), spec per rank in CONVOLUTION_SPECS
     grad_w = einsum(d weight spec, grad, window)
-    grad_x = windows_adjoint(einsum(d window spec, grad, w))
+    grad_x = scatter_windows(einsum(d window spec, grad, w))
     grad_b = einsum(d bias spec, grad)
     """
 
@@ -87,9 +91,22 @@ class ConvolutionBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         x, w, b = children
-        arrays_only(grad, x, w)
         stride, padding, dilation, groups = self.params
         _, weight_spec, window_spec, bias_spec, _, scatter_layout = CONVOLUTION_SPECS[x.ndim - 2]
+        if not isinstance(x, numpy.ndarray):
+            # differentiated again (create_graph=True): the same products on tensors,
+            # einsum's, and the gather and its transpose as differentiable ops
+            grad = grouped(grad, groups)
+            grad_w = grad_x = grad_b = None
+            if needs[2]:
+                grad_b = numpy.einsum(bias_spec, grad).reshape(b.shape)
+            if needs[0]:
+                parts = ungrouped(numpy.einsum(window_spec, grad, grouped(w, groups, 0)))
+                grad_x = scatter_windows(parts, x.shape, w.shape[2:], stride, padding, dilation)
+            if needs[1]:
+                window = grouped(gather_windows(x, w.shape[2:], stride, padding, dilation), groups)
+                grad_w = numpy.einsum(weight_spec, grad, window).reshape(w.shape)
+            return grad_x, grad_w, grad_b
         # the forward's window, laid out as its product read it, and the layout it chose
         window, batch_inner = self.saved
         grad = grouped(grad, groups)
@@ -103,7 +120,7 @@ class ConvolutionBackward(BackwardFcn):
                 window_spec, grad, grouped(w, groups, 0), scatter_layout if batch_inner else None
             )
             parts = window_parts(ungrouped(grad_window), x.ndim - 2)
-            grad_x = windows_adjoint(parts, x.shape, w.shape[2:], stride, padding, dilation)
+            grad_x = scatter_windows(parts, x.shape, w.shape[2:], stride, padding, dilation)
             if batch_inner:
                 grad_x = layout.in_layout_of(x, grad_x)
         if needs[1]:
@@ -133,7 +150,7 @@ def avg_pool(x, kernel, stride, padding, dilation):
 
 class AvgPoolBackward(BackwardFcn):
     """avg_pool: out[n, c, s] = the mean of x_padded[n, c, s*stride + k*dilation] over k
-    grad_x = windows_adjoint(broadcast(grad_kept/n) over each window)
+    grad_x = scatter_windows(broadcast(grad_kept/n) over each window)
     """
 
     __slots__ = ()
@@ -146,12 +163,19 @@ class AvgPoolBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         (x,) = children
-        arrays_only(grad, x)
         kernel, stride, padding, dilation = self.params
+        # differentiated again (create_graph=True), the children tensors: the window's
+        # gradient as a tensor, scattered by the differentiable transpose of the gather
+        again = not isinstance(x, numpy.ndarray)
         # the derived vjp of a mean, the same for every kernel offset
         grad_kept, n = grad, int(numpy.prod(kernel))
-        parts = shared_parts(grad_kept/n, grad)
-        grad_x = windows_adjoint(parts, x.shape, kernel, stride, padding, dilation)
+        if again:
+            share = grad_kept/n
+            spread = numpy.reshape(share, (*share.shape, *(1,) * len(kernel)))
+            parts = numpy.broadcast_to(spread, (*share.shape, *kernel))
+        else:
+            parts = shared_parts(grad_kept/n, grad)
+        grad_x = scatter_windows(parts, x.shape, kernel, stride, padding, dilation)
         return (grad_x,)
 
     def calculate_jvp(self, tangents, children, out):
@@ -168,7 +192,7 @@ def max_pool(x, kernel, stride, padding, dilation):
 
 class MaxPoolBackward(BackwardFcn):
     """max_pool: out[n, c, s] = the max of x_padded[n, c, s*stride + k*dilation] over k
-    grad_x = windows_adjoint(grad at the first maximum of x in each window, 0 elsewhere)
+    grad_x = scatter_windows(grad at the first maximum of x in each window, 0 elsewhere)
     """
 
     __slots__ = ()
@@ -181,11 +205,19 @@ class MaxPoolBackward(BackwardFcn):
 
     def calculate_grads(self, grad, children, out, needs):
         (x,) = children
-        arrays_only(grad, x)
         kernel, stride, padding, dilation = self.params
-        window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
-        parts = first_max_parts(grad, window, out, len(kernel))
-        grad_x = windows_adjoint(parts, x.shape, kernel, stride, padding, dilation)
+        # differentiated again (create_graph=True), the children tensors: the window's
+        # gradient as a tensor, scattered by the differentiable transpose of the gather
+        again = not isinstance(x, numpy.ndarray)
+        if again:
+            # the selection: a mask constant of the data, as where's condition
+            mask = first_max_mask(x, out, kernel, stride, padding, dilation)
+            spread = numpy.reshape(grad, (*grad.shape, *(1,) * len(kernel)))
+            parts = numpy.where(mask, spread, 0)
+        else:
+            window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
+            parts = first_max_parts(grad, window, out, len(kernel))
+        grad_x = scatter_windows(parts, x.shape, kernel, stride, padding, dilation)
         return (grad_x,)
 
     def calculate_jvp(self, tangents, children, out):

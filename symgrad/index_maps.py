@@ -5,15 +5,19 @@ one op: the generator declares an op's map as steps of these kinds and derives i
 adjoint as the reverse composition of the steps' transposes (``symgrad/codegen/linear.py``).
 The kinds and their transposes: a permutation of axes and its inverse, a reversal of axes
 (its own transpose), a reshape and the reshape back, broadcasting and ``sum_to``, a read
-at an index and ``add_at``, a concatenation and ``split_blocks``.
+at an index and ``add_at``, a concatenation and ``split_blocks``, the window gather
+``gather_windows`` and ``scatter_windows``.
 
 Each works on Tensors too (a backward differentiated again, create_graph=True): the
-NumPy calls dispatch to symgrad's ops, and ``add_at`` runs the differentiable
-scatter_add op.
+NumPy calls dispatch to symgrad's ops, and ``add_at``, ``gather_windows`` and
+``scatter_windows`` run the differentiable scatter_add, window_gather and window_scatter
+ops.
 """
 
 import numpy
 from numpy.lib.stride_tricks import as_strided
+
+from symgrad import window_maps
 
 
 def reverse_cumsum(x, axis):
@@ -79,6 +83,35 @@ def add_at(grad, index, shape):
     else:
         numpy.add.at(out, index, grad)
     return out
+
+
+def gather_windows(x, kernel, stride, padding, dilation):
+    """The windows of ``x`` zero-padded by ``padding``:
+    ``window[n, c, s..., k...] = x_padded[n, c, s*stride + k*dilation]`` (a strided view).
+
+    Called on a tensor (a backward differentiated again, create_graph=True), it runs the
+    differentiable window_gather op instead, whose own transpose is scatter_windows.
+    """
+    dispatch = getattr(type(x), "_special_dispatch", None)
+    if dispatch is not None:
+        return dispatch("window_gather", x, kernel, stride, padding, dilation)
+    return window_maps.windows(window_maps.pad(x, padding, 0.0), kernel, stride, dilation)
+
+
+def scatter_windows(grad, shape, kernel, stride, padding, dilation):
+    """The transpose of gather_windows from an array of ``shape``: each window element
+    of ``grad`` (a whole window's gradient, or window_maps.Parts giving it offset by
+    offset) added back where it was read from; what was read from the padding dropped.
+
+    Called on a tensor (a backward differentiated again, create_graph=True), it runs the
+    differentiable window_scatter op instead, whose own transpose is the gather.
+    """
+    dispatch = getattr(type(grad), "_special_dispatch", None)
+    if dispatch is not None:
+        return dispatch("window_scatter", grad, shape, kernel, stride, padding, dilation)
+    if not isinstance(grad, window_maps.Parts):
+        grad = window_maps.window_parts(grad, len(kernel))
+    return window_maps.windows_adjoint(grad, shape, kernel, stride, padding, dilation)
 
 
 def split_blocks(grad, shapes, axis):

@@ -149,12 +149,6 @@ def offsets(window, rank):
         yield offset, window[(..., *offset)]
 
 
-def arrays_only(*values):
-    """Refuse tensors: these rules run on arrays."""
-    if not all(isinstance(v, numpy.ndarray) for v in values):
-        raise NotImplementedError("differentiating a convolution or pooling rule again")
-
-
 def add_term(out, term, rank):
     """``out`` (a fresh product, (n, *term's axes, *rank positions)) plus ``term``
     broadcast over the batch and the positions: a bias, added in place when the dtypes
@@ -246,3 +240,21 @@ def first_max_parts(grad, window, out, rank):
         return numpy.multiply(grad[part], claims, out=into)
 
     return Parts(grad_at, grad)
+
+
+def first_max_mask(x, out, kernel, stride, padding, dilation):
+    """Where each window of ``x`` (an array, or a tensor's data) has its first maximum
+    ``out`` among the elements read from the input: a boolean array shaped as the
+    windows (N, C, *out, *kernel), true at one offset per window, the selection
+    first_max_parts transposes. A constant of the data, as where's condition: a max
+    pool's backward differentiated again (create_graph=True) applies it to the gradient
+    with differentiable ops."""
+    x, out = numpy.asarray(x), numpy.asarray(out)
+    window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
+    parts = first_max_parts(numpy.ones_like(out), window, out, len(kernel))
+    mask = numpy.zeros(window.shape, dtype=bool)
+    # the offsets in order, as first_max_parts asks: those that read any input
+    _, _, pieces = _adjoint_plan(x.shape[2:], out.shape[2:], kernel, stride, padding, dilation)
+    for offset, part, _ in pieces:
+        mask[(..., *part, *offset)] = parts.at(offset, part, None) != 0
+    return mask

@@ -40,6 +40,45 @@ def _scatter_reference(x, index, shape):
     return out
 
 
+def _window_positions(shape, kernel, stride, padding, dilation):
+    """Per window element (n, c, s..., k...), the flat position in an array of ``shape``
+    it reads, -1 where it reads the zero padding: loops over every element, from the
+    definition x_padded[n, c, s*stride + k*dilation]."""
+    spatial = shape[2:]
+    out = [
+        (n + 2 * p - d * (k - 1) - 1) // s + 1
+        for n, k, s, p, d in zip(spatial, kernel, stride, padding, dilation)
+    ]
+    positions = np.full((*shape[:2], *out, *kernel), -1, dtype=np.intp)
+    flat = np.arange(int(np.prod(shape))).reshape(shape)
+    for element in np.ndindex(*positions.shape):
+        rank = len(spatial)
+        s, k = element[2 : 2 + rank], element[2 + rank :]
+        read = [si * st + ki * di - p for si, ki, st, di, p in zip(s, k, stride, dilation, padding)]
+        if all(0 <= r < n for r, n in zip(read, spatial)):
+            positions[element] = flat[(*element[:2], *read)]
+    return positions
+
+
+def _gather_reference(x, kernel, stride, padding, dilation):
+    positions = _window_positions(np.shape(x), kernel, stride, padding, dilation)
+    values = np.reshape(x, -1)[np.maximum(positions, 0)]
+    return np.where(positions >= 0, values, 0.0)
+
+
+def _scatter_windows_reference(x, shape, kernel, stride, padding, dilation):
+    positions = _window_positions(shape, kernel, stride, padding, dilation)
+    out = np.zeros(shape, np.result_type(x))
+    # kernel offset by kernel offset (the order the sums are rounded in)
+    rank = len(kernel)
+    order = (*range(positions.ndim - rank, positions.ndim), *range(positions.ndim - rank))
+    x = np.transpose(x, order)
+    for position, value in zip(np.transpose(positions, order).reshape(-1), np.reshape(x, -1)):
+        if position >= 0:
+            out.reshape(-1)[position] += value
+    return out
+
+
 # Rows without a public function: how users reach them, and what NumPy gives.
 PRIVATE = {
     "getitem": (lambda xs, index: xs[0][index], lambda xs, index: xs[0][index]),
@@ -47,6 +86,16 @@ PRIVATE = {
     "scatter_add": (
         lambda xs, index, shape: generated_functions._scatter_add(xs[0], index, shape),
         lambda xs, index, shape: _scatter_reference(xs[0], index, shape),
+    ),
+    # The window gather of convolution and pooling and its transpose; users reach them by
+    # differentiating a convolution's or a pool's backward (create_graph=True).
+    "window_gather": (
+        lambda xs, **params: generated_functions._window_gather(xs[0], **params),
+        lambda xs, **params: _gather_reference(xs[0], **params),
+    ),
+    "window_scatter": (
+        lambda xs, **params: generated_functions._window_scatter(xs[0], **params),
+        lambda xs, **params: _scatter_windows_reference(xs[0], **params),
     ),
     # numpy.pad is symgrad/shape.py's pad, which runs one of these two
     "pad": (lambda xs, pad_width: sg.pad(xs[0], pad_width), lambda xs, **kw: np.pad(xs[0], **kw)),

@@ -279,7 +279,6 @@ class Graph:
 
 
 # Where the second order is not compared (each a known difference, see the tests named).
-WINDOWS = "symgrad does not differentiate convolution and pooling rules again (it says so)"
 STD_OF_CONSTANTS = (
     "std of constant data: symgrad's second order is nan, PyTorch's 0"
     " (test_reductions.py::test_std_of_constant_data_differentiates_again)"
@@ -949,15 +948,6 @@ def getitem(g, a):
 
 
 # ---- nn.functional ----------------------------------------------------------------------
-def without_second_order(op, why):
-    def op_and_why(g, a):
-        node = op(g, a)
-        g.no_second_order(why)
-        return node
-
-    return op_and_why
-
-
 def window_parameters(g, length, pool):
     """kernel, stride, padding, dilation for one spatial axis of ``length``."""
     dilation = g.pick([1, 1, 2])
@@ -1236,8 +1226,8 @@ OPS_AND_WEIGHTS = [
     (join, 1.5),
     (split, 0.7),
     (getitem, 2.5),
-    (without_second_order(convolution, WINDOWS), 1),
-    (without_second_order(pool, WINDOWS), 1),
+    (convolution, 1),
+    (pool, 1),
     (linear, 0.7),
     (loss, 1),
     (scan, 1),

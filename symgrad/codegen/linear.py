@@ -90,9 +90,9 @@ def apply(step, value):
         case maps.Split(axis, shapes):
             return f"split_blocks({value}, {shapes}, {axis})"
         case maps.Gather(kernel, stride, padding, dilation):
-            return f"windows(pad({value}, {padding}, 0.0), {kernel}, {stride}, {dilation})"
+            return f"gather_windows({value}, {kernel}, {stride}, {padding}, {dilation})"
         case maps.ScatterWindows(shape, kernel, stride, padding, dilation):
-            return f"windows_adjoint({value}, {shape}, {kernel}, {stride}, {padding}, {dilation})"
+            return f"scatter_windows({value}, {shape}, {kernel}, {stride}, {padding}, {dilation})"
     raise TypeError(f"no NumPy form for {step!r}")
 
 

@@ -458,6 +458,7 @@ def window_context(op, mean_code):
         "mean_code": mean_code,
         "saves_out": op.reduce == "first_max",
         "gather_adjoint": linear.apply(linear.transpose(op.gather, "x.shape"), "parts"),
+        "gather_code": linear.apply(op.gather, "x"),
         # every gradient is a new array: a scatter-add's result or a product's
         "fresh_grads": (0, 1, 2) if op.reduce == "contract" else (0,),
     }

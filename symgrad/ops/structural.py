@@ -12,17 +12,20 @@ from dataclasses import dataclass
 
 import numpy
 
+from symgrad.index_maps import gather_windows
 from symgrad.ops.maps import (
     Broadcast,
     Cast,
     Concat,
     CumSum,
     Flip,
+    Gather,
     Mask,
     Read,
     Reshape,
     Roll,
     ScatterAdd,
+    ScatterWindows,
     SwapAxes,
     Transpose,
 )
@@ -333,6 +336,28 @@ def _scatter_add_config(rng):
     return numpy.zeros(shape)[index].shape, {"index": index, "shape": shape}
 
 
+def _gather_config(rng):
+    """A batch of 1-2 channels along 1 or 2 spatial axes, and windows on it: any kernel
+    size, stride, dilation and padding (up to the dilated kernel's reach) that fit."""
+    rank = int(rng.integers(1, 3))
+    kernel = tuple(int(k) for k in rng.integers(1, 4, size=rank))
+    stride = tuple(int(s) for s in rng.integers(1, 4, size=rank))
+    dilation = tuple(int(d) for d in rng.integers(1, 3, size=rank))
+    padding = tuple(int(rng.integers(0, d * (k - 1) + 1)) for k, d in zip(kernel, dilation))
+    spatial = tuple(
+        max(1, d * (k - 1) + 1 - 2 * p) + int(rng.integers(0, 4))
+        for k, d, p in zip(kernel, dilation, padding)
+    )
+    shape = (int(rng.integers(1, 3)), int(rng.integers(1, 3)), *spatial)
+    return shape, {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation}
+
+
+def _scatter_windows_config(rng):
+    shape, params = _gather_config(rng)
+    window = gather_windows(numpy.zeros(shape), **params)
+    return window.shape, {"shape": shape, **params}
+
+
 def _setitem_config(rng):
     """x, and a value that broadcasts to x[index]: the index's shape, or its last axes,
     some of them 1."""
@@ -589,6 +614,28 @@ STRUCTURAL = (
         (ScatterAdd("index", "shape"),),
         (("index",), ("shape",)),
         _scatter_add_config,
+        method=False,
+        public=False,
+    ),
+    # The window gather of convolution and pooling (symgrad/ops/windows.py) and its
+    # transpose, each an op of its own, so that the window ops' backwards, which scatter
+    # a window's gradient and read the input's windows, are differentiable again
+    # (create_graph=True): gather_windows and scatter_windows, called on tensors, run them.
+    Structural(
+        "window_gather",
+        "gather_windows(x, kernel, stride, padding, dilation)",
+        (Gather("kernel", "stride", "padding", "dilation"),),
+        (("kernel",), ("stride",), ("padding",), ("dilation",)),
+        _gather_config,
+        method=False,
+        public=False,
+    ),
+    Structural(
+        "window_scatter",
+        "scatter_windows(x, shape, kernel, stride, padding, dilation)",
+        (ScatterWindows("shape", "kernel", "stride", "padding", "dilation"),),
+        (("shape",), ("kernel",), ("stride",), ("padding",), ("dilation",)),
+        _scatter_windows_config,
         method=False,
         public=False,
     ),
