@@ -35,9 +35,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run.py
 
-# A real training run: a LeNet-style CNN on the bundled 8x8 digits (examples/README.md).
+# A real training run: a LeNet-style CNN on the bundled 8x8 digits (examples/README.md);
+# then ten ops defined as a textbook writes them, trained with and differentiated twice.
 example: $(STAMP)
 	$(PY) examples/digits.py
+	$(PY) examples/define_ops.py
 
 check: lint test
 

@@ -5,6 +5,7 @@ lines, the saved and reloaded weights), once without tqdm and matplotlib (the pl
 and once for the full 10 epochs of the default run, which must reach 97% test accuracy.
 """
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -104,3 +105,17 @@ def test_draws_the_curves_with_matplotlib(tmp_path):
 def test_the_default_run_reaches_97_percent(tmp_path):
     accuracy, epochs = final_accuracy(run_example("--out", tmp_path))
     assert epochs == 10 and accuracy >= 0.97
+
+
+def test_the_define_example_derives_trains_and_differentiates_twice(tmp_path, monkeypatch):
+    pytest.importorskip("sympy")
+    monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(tmp_path))
+    spec = importlib.util.spec_from_file_location("define_ops", EXAMPLES / "define_ops.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    ops = example.define_all()
+    assert sorted(ops) == sorted(name for name, *_ in example.DEFINITIONS)
+    assert example.train(ops) < 0.05
+    (hvp, hvp_numeric), (jvp, jvp_numeric) = example.second_and_forward_mode(ops)
+    np.testing.assert_allclose(hvp, hvp_numeric, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(jvp, jvp_numeric, rtol=1e-6, atol=1e-8)
