@@ -73,6 +73,13 @@ class ReshapeBackward(BackwardFcn):
         grad = numpy.reshape(grad, x_shape)
         return (grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        shape, = self.params
+        return reshape(tangents[0], shape)
+
 
 # ---- expand_dims ---------------------------------------------------------------------
 def expand_dims(x, axis):
@@ -105,6 +112,13 @@ class ExpandDimsBackward(BackwardFcn):
         x_shape = self.saved
         grad = numpy.reshape(grad, x_shape)
         return (grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        axis, = self.params
+        return expand_dims(tangents[0], axis)
 
 
 # ---- broadcast_to --------------------------------------------------------------------
@@ -139,6 +153,13 @@ class BroadcastToBackward(BackwardFcn):
         grad = sum_to(grad, x_shape)
         return (grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        shape, = self.params
+        return broadcast_to(tangents[0], shape)
+
 
 # ---- transpose -----------------------------------------------------------------------
 def transpose(x, axes):
@@ -171,6 +192,13 @@ class TransposeBackward(BackwardFcn):
         axes, = self.params
         grad = numpy.transpose(grad, inverse_axes(axes, numpy.ndim(grad)))
         return (grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        axes, = self.params
+        return transpose(tangents[0], axes)
 
 
 # ---- swapaxes ------------------------------------------------------------------------
@@ -205,6 +233,13 @@ class SwapaxesBackward(BackwardFcn):
         grad = numpy.swapaxes(grad, axis1, axis2)
         return (grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        axis1, axis2 = self.params
+        return swapaxes(tangents[0], axis1, axis2)
+
 
 # ---- squeeze -------------------------------------------------------------------------
 def squeeze(x, axis):
@@ -237,6 +272,13 @@ class SqueezeBackward(BackwardFcn):
         x_shape = self.saved
         grad = numpy.reshape(grad, x_shape)
         return (grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        axis, = self.params
+        return squeeze(tangents[0], axis)
 
 
 # ---- flip ----------------------------------------------------------------------------
@@ -271,6 +313,13 @@ class FlipBackward(BackwardFcn):
         grad = numpy.flip(grad, axis)
         return (grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        axis, = self.params
+        return flip(tangents[0], axis)
+
 
 # ---- pad -----------------------------------------------------------------------------
 def pad(x, pad_width):
@@ -304,6 +353,13 @@ class PadBackward(BackwardFcn):
         x_shape = self.saved
         grad = grad[pad_interior(pad_width, x_shape)]
         return (grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        pad_width, = self.params
+        return pad(tangents[0], pad_width)
 
 
 # ---- pad_copies ----------------------------------------------------------------------
@@ -341,6 +397,13 @@ class PadCopiesBackward(BackwardFcn):
         grad = numpy.reshape(grad, x_shape)
         return (grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        pad_width, mode = self.params
+        return pad_copies(tangents[0], pad_width, mode)
+
 
 # ---- astype --------------------------------------------------------------------------
 def astype(x, dtype):
@@ -373,6 +436,13 @@ class AstypeBackward(BackwardFcn):
         x_dtype = self.saved
         grad = grad.astype(x_dtype)
         return (grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        dtype, = self.params
+        return astype(tangents[0], dtype)
 
 
 # ---- cumsum --------------------------------------------------------------------------
@@ -408,6 +478,13 @@ class CumsumBackward(BackwardFcn):
         grad = reverse_cumsum(grad, 0 if axis is None else axis)
         grad = numpy.reshape(grad, x_shape)
         return (grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        axis, = self.params
+        return cumsum(tangents[0], axis)
 
 
 # ---- take_along_axis -----------------------------------------------------------------
@@ -445,6 +522,13 @@ class TakeAlongAxisBackward(BackwardFcn):
         grad = numpy.reshape(grad, x_shape)
         return (grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        indices, axis = self.params
+        return take_along_axis(tangents[0], indices, axis)
+
 
 # ---- diagflat ------------------------------------------------------------------------
 def diagflat(x, k):
@@ -479,6 +563,13 @@ class DiagflatBackward(BackwardFcn):
         grad = grad[square_diagonal_index(int(numpy.prod(x_shape)), k)]
         grad = numpy.reshape(grad, x_shape)
         return (grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        k, = self.params
+        return diagflat(tangents[0], k)
 
 
 # ---- tile ----------------------------------------------------------------------------
@@ -518,6 +609,13 @@ class TileBackward(BackwardFcn):
         grad = numpy.reshape(grad, x_shape)
         return (grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        reps, = self.params
+        return tile(tangents[0], reps)
+
 
 # ---- concatenate ---------------------------------------------------------------------
 def concatenate(*args):
@@ -554,6 +652,18 @@ class ConcatenateBackward(BackwardFcn):
         grad = split_blocks(grad, x_shapes, axis)
         return tuple(grad)
 
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        given = next((t for t in tangents if t is not None), None)
+        if given is None:
+            return None
+        tangents = [
+            numpy.zeros(shape, given.dtype) if t is None else t
+            for t, shape in zip(tangents, self.saved)
+        ]
+        axis, = self.params
+        return concatenate(*tangents, axis)
+
 
 # ---- moveaxis ------------------------------------------------------------------------
 def moveaxis(x, source, destination):
@@ -587,6 +697,13 @@ class MoveaxisBackward(BackwardFcn):
         x_shape = self.saved
         grad = numpy.transpose(grad, inverse_axes(axes_after(numpy.moveaxis, len(x_shape), source, destination), numpy.ndim(grad)))
         return (grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        source, destination = self.params
+        return moveaxis(tangents[0], source, destination)
 
 
 # ---- rollaxis ------------------------------------------------------------------------
@@ -622,6 +739,13 @@ class RollaxisBackward(BackwardFcn):
         grad = numpy.transpose(grad, inverse_axes(axes_after(numpy.rollaxis, len(x_shape), axis, start), numpy.ndim(grad)))
         return (grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        axis, start = self.params
+        return rollaxis(tangents[0], axis, start)
+
 
 # ---- ravel ---------------------------------------------------------------------------
 def ravel(x):
@@ -655,6 +779,12 @@ class RavelBackward(BackwardFcn):
         grad = numpy.reshape(grad, x_shape)
         return (grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        return ravel(tangents[0])
+
 
 # ---- flipud --------------------------------------------------------------------------
 def flipud(x):
@@ -687,6 +817,12 @@ class FlipudBackward(BackwardFcn):
         grad = numpy.flip(grad, 0)
         return (grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        return flipud(tangents[0])
+
 
 # ---- fliplr --------------------------------------------------------------------------
 def fliplr(x):
@@ -718,6 +854,12 @@ class FliplrBackward(BackwardFcn):
     def calculate_grads(self, grad, children, out, needs):
         grad = numpy.flip(grad, 1)
         return (grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        return fliplr(tangents[0])
 
 
 # ---- rot90 ---------------------------------------------------------------------------
@@ -754,6 +896,13 @@ class Rot90Backward(BackwardFcn):
         grad = numpy.flip(grad, rot90_flip(k, axes))
         return (grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        k, axes = self.params
+        return rot90(tangents[0], k, axes)
+
 
 # ---- roll ----------------------------------------------------------------------------
 def roll(x, shift, axis):
@@ -786,6 +935,13 @@ class RollBackward(BackwardFcn):
         shift, axis = self.params
         grad = numpy.roll(grad, numpy.negative(shift), axis)
         return (grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        shift, axis = self.params
+        return roll(tangents[0], shift, axis)
 
 
 # ---- repeat --------------------------------------------------------------------------
@@ -823,6 +979,13 @@ class RepeatBackward(BackwardFcn):
         grad = numpy.reshape(grad, x_shape)
         return (grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        repeats, axis = self.params
+        return repeat(tangents[0], repeats, axis)
+
 
 # ---- diagonal ------------------------------------------------------------------------
 def diagonal(x, offset, axis1, axis2):
@@ -859,6 +1022,13 @@ class DiagonalBackward(BackwardFcn):
         grad = numpy.transpose(grad, inverse_axes(diagonal_axes(len(x_shape), axis1, axis2), numpy.ndim(grad)))
         return (grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        offset, axis1, axis2 = self.params
+        return diagonal(tangents[0], offset, axis1, axis2)
+
 
 # ---- tril ----------------------------------------------------------------------------
 def tril(x, k):
@@ -892,6 +1062,13 @@ class TrilBackward(BackwardFcn):
         x_shape = self.saved
         grad = numpy.where(lower_triangle(x_shape, k), grad, 0)
         return (grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        k, = self.params
+        return tril(tangents[0], k)
 
 
 # ---- triu ----------------------------------------------------------------------------
@@ -927,6 +1104,13 @@ class TriuBackward(BackwardFcn):
         grad = numpy.where(~lower_triangle(x_shape, k - 1), grad, 0)
         return (grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        k, = self.params
+        return triu(tangents[0], k)
+
 
 # ---- getitem -------------------------------------------------------------------------
 def getitem(x, index):
@@ -960,6 +1144,13 @@ class GetitemBackward(BackwardFcn):
         x_shape = self.saved
         grad = add_at(grad, index, x_shape)
         return (grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        index, = self.params
+        return getitem(tangents[0], index)
 
 
 # ---- setitem -------------------------------------------------------------------------
@@ -999,6 +1190,18 @@ class SetitemBackward(BackwardFcn):
         grad = split_blocks(grad, x_shapes, None)
         return tuple(grad)
 
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        given = next((t for t in tangents if t is not None), None)
+        if given is None:
+            return None
+        tangents = [
+            numpy.zeros(shape, given.dtype) if t is None else t
+            for t, shape in zip(tangents, self.saved)
+        ]
+        index, = self.params
+        return setitem(*tangents, index)
+
 
 # ---- scatter_add ---------------------------------------------------------------------
 def scatter_add(x, index, shape):
@@ -1031,6 +1234,13 @@ class ScatterAddBackward(BackwardFcn):
         index, _ = self.params
         grad = grad[index]
         return (grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        index, shape = self.params
+        return scatter_add(tangents[0], index, shape)
 
 
 # ---- window_gather -------------------------------------------------------------------
@@ -1066,6 +1276,13 @@ class WindowGatherBackward(BackwardFcn):
         grad = scatter_windows(grad, x_shape, kernel, stride, padding, dilation)
         return (grad,)
 
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        kernel, stride, padding, dilation = self.params
+        return window_gather(tangents[0], kernel, stride, padding, dilation)
+
 
 # ---- window_scatter ------------------------------------------------------------------
 def window_scatter(x, shape, kernel, stride, padding, dilation):
@@ -1098,3 +1315,10 @@ class WindowScatterBackward(BackwardFcn):
         _, kernel, stride, padding, dilation = self.params
         grad = gather_windows(grad, kernel, stride, padding, dilation)
         return (grad,)
+
+    def calculate_jvp(self, tangents, children, out):
+        # a linear map's jvp is the map itself, on the tangent
+        if tangents[0] is None:
+            return None
+        shape, kernel, stride, padding, dilation = self.params
+        return window_scatter(tangents[0], shape, kernel, stride, padding, dilation)

@@ -13,7 +13,7 @@ import pytest
 from finite_differences import numeric_vjp
 
 import symgrad as sg
-from symgrad.codegen import generate, linear
+from symgrad.codegen import generate, linear, render
 from symgrad.codegen.verify.linear import check_structural
 from symgrad.codegen.verify.policy import CheckError
 from symgrad.generated import functions as generated_functions
@@ -669,3 +669,13 @@ def test_bad_input_raises_a_value_error_naming_the_op(name, build):
         build(x)
     assert "cannot be broadcast together" not in str(caught.value)
     assert x.grad is None and x.shape == (2, 3)
+
+
+def test_the_check_catches_a_wrong_jvp(monkeypatch):
+    # a structural op's jvp is its map on the tangent: the tangent passed through is wrong
+    def passed_through(op, names):
+        return ["return tangents[0]"]
+
+    monkeypatch.setattr(render, "_structural_jvp_lines", passed_through)
+    with pytest.raises(CheckError, match=r"^flip: the jvp: is not the map"):
+        check_rows((BY_NAME["flip"],))

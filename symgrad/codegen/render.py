@@ -339,6 +339,7 @@ def structural_context(op):
         "fresh_grads": (0,) if adjoint[-1].startswith("grad = add_at(") else (),
         "variadic": op.variadic,
         "saved": _saved_expression(saved),
+        "jvp_lines": _structural_jvp_lines(op, names),
         "names": ", ".join(names),
         "arguments": ", ".join(["x", *names]),
         "params": _items(names),
@@ -347,6 +348,31 @@ def structural_context(op):
         "doc": f"{op.forward}, differentiable (its adjoint is derived from its map).",
         "method": op.method,
     }
+
+
+def _structural_jvp_lines(op, names):
+    """The jvp of a linear map: the op's own forward on the tangent (an input without a
+    tangent, in a sequence, as zeros of its saved shape)."""
+    arguments = "".join(f", {name}" for name in names)
+    unpack = _unpack(names, set(names), "self.params")
+    if op.variadic:
+        return [
+            "given = next((t for t in tangents if t is not None), None)",
+            "if given is None:",
+            "    return None",
+            "tangents = [",
+            "    numpy.zeros(shape, given.dtype) if t is None else t",
+            "    for t, shape in zip(tangents, self.saved)",
+            "]",
+            *unpack,
+            f"return {op.name}(*tangents{arguments})",
+        ]
+    return [
+        "if tangents[0] is None:",
+        "    return None",
+        *unpack,
+        f"return {op.name}(tangents[0]{arguments})",
+    ]
 
 
 def _saved_expression(names):

@@ -79,6 +79,20 @@ def check_structural(source, unbroadcast_source, trials=200, seed=0, ops=STRUCTU
                 if wrong_shape:
                     reason = f"the adjoint gives shapes {[b.shape for b in x_bars]}, not {shapes}"
                 raise CheckError(op.name, "x", point, reason)
+            _check_structural_jvp(op, cls, node, declared, rng, shapes, out.shape, params, point)
+
+
+def _check_structural_jvp(op, cls, node, declared, rng, shapes, out_shape, params, point):
+    """The rendered jvp of a linear map is the declared map applied to the tangent (its
+    central differences, exactly: the map is linear)."""
+    tangents = [rng.standard_normal(shape) for shape in shapes]
+    try:
+        jvp = node.calculate_jvp(tangents, node.children, node.out)
+    except Exception as error:  # the rendered code is under test
+        raise CheckError(op.name, "the jvp", point, f"raises {error!r}") from None
+    want = declared(tangents if op.variadic else tangents[0], out_shape, **params)
+    if numpy.shape(jvp) != numpy.shape(want) or not numpy.array_equal(jvp, want):
+        raise CheckError(op.name, "the jvp", point, "is not the map applied to the tangent")
 
 
 def _declared_map(op):
