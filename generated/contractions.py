@@ -39,6 +39,10 @@ class MatmulBackward(BackwardFcn):
             numpy.matmul(a.swapaxes(-1, -2), grad) if needs[1] else None,
         )
 
+    def calculate_jvp(self, tangents, children, out):
+        # linear in each operand: the map on each operand's tangent in turn, summed
+        return einsum_spec.multilinear_jvp(matmul, children, tangents)
+
 
 # ---- einsum ------------------------------------------------------------------------
 def einsum(*operands_and_spec):
@@ -66,3 +70,7 @@ class EinsumBackward(BackwardFcn):
             einsum_spec.vjp(grad, children, inputs, output, place) if need else None
             for place, need in enumerate(needs)
         )
+
+    def calculate_jvp(self, tangents, children, out):
+        # linear in each operand: the map on each operand's tangent in turn, summed
+        return einsum_spec.multilinear_jvp(einsum, children, tangents, self.params)

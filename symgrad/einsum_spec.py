@@ -341,3 +341,15 @@ def _size(sizes, letters):
     for letter in letters:
         total *= sizes[letter]
     return total
+
+
+def multilinear_jvp(forward, operands, tangents, params=()):
+    """The jvp of a map linear in each operand (a contraction): the sum, over the operands
+    that have a tangent, of the map with that operand replaced by its tangent."""
+    total = None
+    for place, tangent in enumerate(tangents):
+        if tangent is None:
+            continue
+        term = forward(*operands[:place], tangent, *operands[place + 1 :], *params)
+        total = term if total is None else total + term
+    return total

@@ -265,3 +265,21 @@ def test_contract_refuses_a_layout_no_product_gives():
     a, b = np.ones((4, 2, 3)), np.ones((2, 3, 6))
     with pytest.raises(ValueError, match="no product gives the layout"):
         einsum_spec.contract_keeping("ngo,goc->ngc", a, b, "ngc")  # batch g not outermost
+
+
+def test_the_check_catches_a_wrong_contraction_jvp(monkeypatch):
+    # a jvp that forgets the second operand's term stops generation, naming the op
+    from symgrad import einsum_spec
+    from symgrad.codegen import generate
+    from symgrad.codegen.verify.linear import check_contractions
+    from symgrad.codegen.verify.policy import CheckError
+
+    right = einsum_spec.multilinear_jvp
+
+    def first_only(forward, operands, tangents, params=()):
+        return right(forward, operands, [tangents[0], *([None] * (len(tangents) - 1))], params)
+
+    monkeypatch.setattr(einsum_spec, "multilinear_jvp", first_only)
+    text = (generate.GENERATED / "contractions.py").read_text()
+    with pytest.raises(CheckError, match=r"^matmul: the jvp: differs"):
+        check_contractions(text, (generate.GENERATED / "unbroadcast.py").read_text())
