@@ -22,6 +22,7 @@ from symgrad.reduction_maps import (
     mean_kernel,
     product_after,
     product_before,
+    reduced_shape,
     shaped,
 )
 
@@ -52,6 +53,18 @@ class SumBackward(BackwardFcn):
         grad_kept = grad if keepdims else kept(grad, axes, x.ndim)
         return (shaped(grad_kept, x.shape),)
 
+    def calculate_jvp(self, tangents, children, out):
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        (tangent,) = tangents
+        if tangent is None:
+            return None
+        (x,) = children
+        axis, keepdims = self.params[:2]
+        axes = tuple(range(x.ndim)) if axis is None else axis
+        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
+        (partials,) = self.calculate_grads(ones, children, out, (True,))
+        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
+
 
 # ---- mean ----------------------------------------------------------------------------
 def mean(x, axis, keepdims):
@@ -79,6 +92,18 @@ class MeanBackward(BackwardFcn):
         grad_kept = grad if keepdims else kept(grad, axes, x.ndim)
         n = count(x.shape, axes)
         return (shaped(grad_kept/n, x.shape),)
+
+    def calculate_jvp(self, tangents, children, out):
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        (tangent,) = tangents
+        if tangent is None:
+            return None
+        (x,) = children
+        axis, keepdims = self.params[:2]
+        axes = tuple(range(x.ndim)) if axis is None else axis
+        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
+        (partials,) = self.calculate_grads(ones, children, out, (True,))
+        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
 
 
 # ---- var -----------------------------------------------------------------------------
@@ -109,6 +134,18 @@ class VarBackward(BackwardFcn):
         grad_kept = grad if keepdims else kept(grad, axes, x.ndim)
         n = count(x.shape, axes)
         return (shaped(grad_kept*(2*x - 2*x.sum(axis=axes, keepdims=True)/n)/numpy.maximum(-ddof + n, 0), x.shape),)
+
+    def calculate_jvp(self, tangents, children, out):
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        (tangent,) = tangents
+        if tangent is None:
+            return None
+        (x,) = children
+        axis, keepdims = self.params[:2]
+        axes = tuple(range(x.ndim)) if axis is None else axis
+        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
+        (partials,) = self.calculate_grads(ones, children, out, (True,))
+        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
 
 
 # ---- std -----------------------------------------------------------------------------
@@ -142,6 +179,18 @@ class StdBackward(BackwardFcn):
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):  # see the module's docstring
             return (shaped(numpy.where((out_kept == 0), 0, (grad_kept*x*n - grad_kept*x.sum(axis=axes, keepdims=True))/(n*out_kept*numpy.maximum(-ddof + n, 0))), x.shape),)
 
+    def calculate_jvp(self, tangents, children, out):
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        (tangent,) = tangents
+        if tangent is None:
+            return None
+        (x,) = children
+        axis, keepdims = self.params[:2]
+        axes = tuple(range(x.ndim)) if axis is None else axis
+        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
+        (partials,) = self.calculate_grads(ones, children, out, (True,))
+        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
+
 
 # ---- prod ----------------------------------------------------------------------------
 def prod(x, axis, keepdims):
@@ -170,6 +219,18 @@ class ProdBackward(BackwardFcn):
         axes = tuple(range(x.ndim)) if axis is None else axis
         grad_kept = grad if keepdims else kept(grad, axes, x.ndim)
         return (shaped(product_after(x, axes)*product_before(x, axes)*grad_kept, x.shape),)
+
+    def calculate_jvp(self, tangents, children, out):
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        (tangent,) = tangents
+        if tangent is None:
+            return None
+        (x,) = children
+        axis, keepdims = self.params[:2]
+        axes = tuple(range(x.ndim)) if axis is None else axis
+        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
+        (partials,) = self.calculate_grads(ones, children, out, (True,))
+        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
 
 
 # ---- logsumexp -----------------------------------------------------------------------
@@ -202,6 +263,18 @@ class LogsumexpBackward(BackwardFcn):
         out_kept = out if keepdims else kept(out, axes, x.ndim)
         return (shaped(special.inplace(numpy.exp, -out_kept + x)*grad_kept, x.shape),)
 
+    def calculate_jvp(self, tangents, children, out):
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        (tangent,) = tangents
+        if tangent is None:
+            return None
+        (x,) = children
+        axis, keepdims = self.params[:2]
+        axes = tuple(range(x.ndim)) if axis is None else axis
+        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
+        (partials,) = self.calculate_grads(ones, children, out, (True,))
+        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
+
 
 # ---- max -----------------------------------------------------------------------------
 def max(x, axis, keepdims):
@@ -231,6 +304,18 @@ class MaxBackward(BackwardFcn):
         grad_kept = grad if keepdims else kept(grad, axes, x.ndim)
         out_kept = out if keepdims else kept(out, axes, x.ndim)
         return (shaped(grad_kept*numpy.where((out_kept == x), 1, 0)/(numpy.where((out_kept == x), 1, 0)).sum(axis=axes, keepdims=True), x.shape),)
+
+    def calculate_jvp(self, tangents, children, out):
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        (tangent,) = tangents
+        if tangent is None:
+            return None
+        (x,) = children
+        axis, keepdims = self.params[:2]
+        axes = tuple(range(x.ndim)) if axis is None else axis
+        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
+        (partials,) = self.calculate_grads(ones, children, out, (True,))
+        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
 
 
 # ---- min -----------------------------------------------------------------------------
@@ -262,6 +347,18 @@ class MinBackward(BackwardFcn):
         out_kept = out if keepdims else kept(out, axes, x.ndim)
         return (shaped(grad_kept*numpy.where((out_kept == x), 1, 0)/(numpy.where((out_kept == x), 1, 0)).sum(axis=axes, keepdims=True), x.shape),)
 
+    def calculate_jvp(self, tangents, children, out):
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        (tangent,) = tangents
+        if tangent is None:
+            return None
+        (x,) = children
+        axis, keepdims = self.params[:2]
+        axes = tuple(range(x.ndim)) if axis is None else axis
+        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
+        (partials,) = self.calculate_grads(ones, children, out, (True,))
+        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
+
 
 # ---- norm ----------------------------------------------------------------------------
 def norm(x, axis, keepdims):
@@ -291,6 +388,18 @@ class NormBackward(BackwardFcn):
         out_kept = out if keepdims else kept(out, axes, x.ndim)
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):  # see the module's docstring
             return (shaped(numpy.where((out_kept == 0), 0, grad_kept*x/out_kept), x.shape),)
+
+    def calculate_jvp(self, tangents, children, out):
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        (tangent,) = tangents
+        if tangent is None:
+            return None
+        (x,) = children
+        axis, keepdims = self.params[:2]
+        axes = tuple(range(x.ndim)) if axis is None else axis
+        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
+        (partials,) = self.calculate_grads(ones, children, out, (True,))
+        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
 
 
 # ---- softmax -------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The kinds of code that generated reductions call (generated/reductions.py): how many
-elements an axis selection holds, a reduced value with its axes kept, a reduced
+elements an axis selection holds, the shape a reduction gives, a reduced value with its
+axes kept, a reduced
 gradient seen at the input's shape, NumPy's mean without its wrapper, and the products
 before and after each element that a product's derived vjp is lowered to. NumPy only;
 none of it is one op's rule."""
@@ -13,6 +14,14 @@ def count(shape, axes):
     for axis in axes if isinstance(axes, tuple) else (axes,):
         n *= shape[axis]
     return n
+
+
+def reduced_shape(shape, axes, keepdims):
+    """The shape a reduction over ``axes`` gives for an input of ``shape``."""
+    axes = {a % len(shape) for a in (axes if isinstance(axes, tuple) else (axes,))}
+    if keepdims:
+        return tuple(1 if a in axes else n for a, n in enumerate(shape))
+    return tuple(n for a, n in enumerate(shape) if a not in axes)
 
 
 def kept(value, axes, ndim):

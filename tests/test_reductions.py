@@ -279,3 +279,20 @@ def test_std_of_constant_data_differentiates_again(shape):
         (h,) = sg.grad((g * np.arange(1.0, 1.0 + x.size).reshape(shape)).sum(), x)
     np.testing.assert_array_equal(g.data, np.zeros(shape))  # the first order's convention
     np.testing.assert_array_equal(h.data, np.zeros(shape))  # PyTorch's second order there
+
+
+def test_the_check_catches_a_wrong_reduction_jvp():
+    # the rendered text altered (the jvp doubled), the vjp left right: generation stops
+    from symgrad.codegen import generate
+    from symgrad.codegen.verify.loading import load_one
+    from symgrad.codegen.verify.policy import CheckError
+    from symgrad.codegen.verify.reductions import verify_reduction
+
+    prod = next(r for r in REDUCTIONS if r.name == "prod")
+    pipeline = generate.derive_reductions((prod,))
+    right = "return (partials * tangent).sum(axis=axes, keepdims=keepdims)"
+    text = pipeline.module_text()
+    assert right in text
+    module = load_one("reductions", text.replace(right, right + " * 2"))
+    with pytest.raises(CheckError, match=r"^prod: the jvp: differs from central differences"):
+        verify_reduction(module.ProdBackward, pipeline.derived[0])

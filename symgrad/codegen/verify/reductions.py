@@ -52,6 +52,8 @@ def verify_reduction(cls, derived, trials=40, seed=0):
             out, grad, x_bar = run(x, axis, keepdims, extra)
         if reduction.nonnegative and (out == 0).any():
             continue  # a square root at 0: no derivative there (conventions cover it)
+        if not reduction.normalize:
+            _check_jvp(cls, reduction, x, _arguments(reduction, axis, keepdims, extra), rng, point)
         expected = definition(x, axes, count, *extra)
         # A limit op's definition is evaluated at a low temperature: within this of it.
         atol = LOW_TEMPERATURE * numpy.log(count) + 1e-9 if reduction.temperature else 1e-12
@@ -110,6 +112,25 @@ def verify_reduction(cls, derived, trials=40, seed=0):
         if backward_warnings and not forward_warnings:
             message = backward_warnings[0].message
             raise CheckError(reduction.name, "x", point, f"warns {message!r}, its forward not")
+
+
+def _check_jvp(cls, reduction, x, arguments, rng, point):
+    """The rendered jvp against central differences of the forward along a random
+    tangent."""
+    tangent = rng.standard_normal(x.shape)
+    with numpy.errstate(all="ignore"):
+        out = numpy.asarray(cls.forward(x, *arguments))
+        node = cls((None,), (x,), out, arguments, (True,))
+        try:
+            jvp = numpy.asarray(node.calculate_jvp((tangent,), node.children, node.out))
+        except Exception as error:  # the rendered code is under test
+            raise CheckError(reduction.name, "the jvp", point, f"raises {error!r}") from None
+        step = 1e-6
+        ahead = numpy.asarray(cls.forward(x + step * tangent, *arguments))
+        behind = numpy.asarray(cls.forward(x - step * tangent, *arguments))
+    want = (ahead - behind) / (2 * step)
+    if jvp.shape != want.shape or not numpy.allclose(jvp, want, rtol=1e-5, atol=1e-6):
+        raise CheckError(reduction.name, "the jvp", point, "differs from central differences")
 
 
 def _arguments(reduction, axis, keepdims, params):
