@@ -221,12 +221,11 @@ class MaxPoolBackward(BackwardFcn):
         return (grad_x,)
 
     def calculate_jvp(self, tangents, children, out):
-        # the tangent at each window's first maximum of x (the vjp's selection)
+        # the tangent at each window's first maximum of x, the vjp's own selection
         (x,) = children
+        if tangents[0] is None:
+            return None
         kernel, stride, padding, dilation = self.params
-        window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
-        window = window.reshape(*window.shape[: x.ndim], -1)
-        first = numpy.argmax(window, axis=-1)[..., None]
+        mask = first_max_mask(x, out, kernel, stride, padding, dilation)
         tangent = windows(pad(tangents[0], padding, 0.0), kernel, stride, dilation)
-        tangent = tangent.reshape(*tangent.shape[: x.ndim], -1)
-        return numpy.take_along_axis(tangent, first, axis=-1)[..., 0]
+        return numpy.where(mask, tangent, 0).sum(axis=tuple(range(-len(kernel), 0)))

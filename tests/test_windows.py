@@ -417,3 +417,17 @@ def test_convolutions_in_a_row_keep_the_batch_innermost(monkeypatch):
     assert h.data.strides[0] != h.data.itemsize
     for got, expected in zip(grads, want, strict=True):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_the_check_catches_a_wrong_window_jvp():
+    # the max pool's jvp taken at the last offset of each window, not its first maximum
+    from symgrad.codegen import generate
+    from symgrad.codegen.verify.linear import check_windows
+    from symgrad.codegen.verify.policy import CheckError
+
+    text = (generate.GENERATED / "windows.py").read_text()
+    right = "return numpy.where(mask, tangent, 0).sum(axis=tuple(range(-len(kernel), 0)))"
+    assert right in text
+    wrong = "return tangent[(..., *(-1,) * len(kernel))]"
+    with pytest.raises(CheckError, match=r"^max_pool: the jvp: differs"):
+        check_windows(text.replace(right, wrong))

@@ -304,6 +304,35 @@ def check_windows(source, seed=0):
                 if vjp.shape != operand.shape or not policy.adjoint_agrees(left, right):
                     message = f"<Ax, y> = {left}, <x, A^T y> = {right}"
                     raise CheckError(op.name, ("x", "w", "b")[place], config, message)
+            if config["inputs"] == "random":  # a maximum that moves has no derivative
+                _check_window_jvp(cls, op.name, operands, params, choices, rng, config)
+
+
+def _check_window_jvp(cls, name, operands, params, choices, rng, config):
+    """The rendered jvp against central differences of the forward along random tangents
+    (exact but for rounding: the ops are bilinear, affine or piecewise linear, and the
+    step moves no maximum)."""
+    tangents = [rng.standard_normal(o.shape) for o in operands]
+    saved = None
+    if cls.forward_saving is None:
+        out = numpy.asarray(cls.forward(*operands, *params))
+    else:
+        out, saved = cls.forward_saving(*operands, *params, *choices)
+    node = cls(
+        [None] * len(operands), operands, numpy.asarray(out), params, (True,) * len(operands), saved
+    )
+    try:
+        jvp = numpy.asarray(node.calculate_jvp(tangents, node.children, node.out))
+    except Exception as error:  # the rendered code is under test
+        raise CheckError(name, "the jvp", config, f"raises {error!r}") from None
+    step = 1e-6
+    ahead = numpy.asarray(cls.forward(*(o + step * t for o, t in zip(operands, tangents)), *params))
+    behind = numpy.asarray(
+        cls.forward(*(o - step * t for o, t in zip(operands, tangents)), *params)
+    )
+    want = (ahead - behind) / (2 * step)
+    if jvp.shape != want.shape or not numpy.allclose(jvp, want, rtol=1e-6, atol=1e-8):
+        raise CheckError(name, "the jvp", config, "differs from central differences")
 
 
 # The inputs the window ops are checked on: random (each window's maximum unique), with
