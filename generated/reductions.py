@@ -428,6 +428,15 @@ class SoftmaxBackward(BackwardFcn):
         axes = axis
         return (shaped(grad*out - out*(grad*out).sum(axis=axes, keepdims=True), x.shape),)
 
+    def calculate_jvp(self, tangents, children, out):
+        # derived from the index expression as the vjp: the derivative contracted with t
+        (t,) = tangents
+        if t is None:
+            return None
+        axis, = self.params
+        axes = axis
+        return out*t - out*(out*t).sum(axis=axes, keepdims=True)
+
 
 # ---- log_softmax ---------------------------------------------------------------------
 def log_softmax(x, axis):
@@ -454,3 +463,12 @@ class LogSoftmaxBackward(BackwardFcn):
         axis, = self.params
         axes = axis
         return (shaped(grad - grad.sum(axis=axes, keepdims=True)*numpy.exp(out), x.shape),)
+
+    def calculate_jvp(self, tangents, children, out):
+        # derived from the index expression as the vjp: the derivative contracted with t
+        (t,) = tangents
+        if t is None:
+            return None
+        axis, = self.params
+        axes = axis
+        return t - (numpy.exp(out)*t).sum(axis=axes, keepdims=True)

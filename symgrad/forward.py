@@ -5,16 +5,13 @@
 sweeps the recorded nodes in creation order (an input's node is always created before
 the nodes that use it), giving each node's output its tangent from its inputs' tangents
 with the class's ``calculate_jvp``: the rule generated from the same derivation as its
-backward and checked against finite differences at generation (see docs/design.md).
-A class without a rule of its own gets its jvp by transposing its (linear in ``grad``)
-vjp: the vjp run on a ``grad`` that requires grad, contracted with the tangents, and
-differentiated with respect to ``grad``.
+backward and checked against finite differences at generation (see docs/design.md);
+every generated class has one.
 """
 
 import numpy
 
 from symgrad import engine, function
-from symgrad.function import BackwardFcn
 from symgrad.grad_mode import enable_grad
 from symgrad.tensor import Tensor, replay, tensor, wrap
 
@@ -123,11 +120,8 @@ def _node_jvp(node, tangents):
     """The tangent of ``node``'s output, shaped and typed as the output."""
     datas = [v.data if isinstance(v, Tensor) else v for v in node.inputs]
     out = _output(node, datas)
-    if type(node).calculate_jvp is not BackwardFcn.calculate_jvp:
-        with numpy.errstate(all="ignore"):  # as the backward's rules: see their modules
-            value = node.calculate_jvp(tangents, node.children, out)
-    else:
-        value = _transposed_jvp(node, tangents, out)
+    with numpy.errstate(all="ignore"):  # as the backward's rules: see their modules
+        value = node.calculate_jvp(tangents, node.children, out)
     if value is None:
         return None
     value = numpy.asarray(value.data if isinstance(value, Tensor) else value)
@@ -143,29 +137,6 @@ def _output(node, datas):
     if node.forward_saving is not None:
         return numpy.asarray(node.forward_saving(*datas, *node.params)[0])
     return numpy.asarray(node.forward(*datas, *node.params))
-
-
-def _transposed_jvp(node, tangents, out):
-    """J t from the node's vjp, linear in grad: d/d grad of sum_i <vjp_i(grad), t_i>."""
-    grad = wrap(numpy.zeros_like(out))
-    grad.requires_grad = True
-    needs = tuple(t is not None for t in tangents)
-    with enable_grad():
-        # constants: the rule's graph reaches ``grad`` alone
-        children = tuple(wrap(x.data) if isinstance(x, Tensor) else x for x in node.inputs)
-        out_tensor = wrap(out) if node.saves_out else None
-        grads = node.calculate_grads(grad, children, out_tensor, needs)
-        total = None
-        for value, t in zip(grads, tangents, strict=True):
-            if t is None or value is None:
-                continue
-            term = (value * t).sum() if isinstance(value, Tensor) else None
-            if term is not None:
-                total = term if total is None else total + term
-    if total is None or not total.requires_grad:
-        return None
-    (found,) = engine.grad([total], [numpy.ones((), total.data.dtype)], [grad])
-    return found
 
 
 # ---- the public functions ----------------------------------------------------------------

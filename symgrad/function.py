@@ -157,11 +157,10 @@ class BackwardFcn:
             for place, value in enumerate(grads)
         )
 
-    def calculate_jvp(self, tangents, children, out):  # pragma: no cover
+    def calculate_jvp(self, tangents, children, out):
         """The tangent of the output given ``tangents``, one per input (None: none), for
-        forward mode (symgrad/forward.py). A class generated with a jvp rule overrides
-        this; for any other, forward mode transposes its vjp instead."""
-        raise NotImplementedError
+        forward mode (symgrad/forward.py); every generated class renders its own."""
+        raise NotImplementedError(f"{self.name}: no jvp rule")
 
     @property
     def next_functions(self):

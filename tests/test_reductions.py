@@ -296,3 +296,20 @@ def test_the_check_catches_a_wrong_reduction_jvp():
     module = load_one("reductions", text.replace(right, right + " * 2"))
     with pytest.raises(CheckError, match=r"^prod: the jvp: differs from central differences"):
         verify_reduction(module.ProdBackward, pipeline.derived[0])
+
+
+def test_the_check_catches_a_wrong_normalization_jvp():
+    # softmax's derived jvp out*(t - sum(out*t)) cut to out*t: generation stops
+    from symgrad.codegen import generate
+    from symgrad.codegen.verify.loading import load_one
+    from symgrad.codegen.verify.policy import CheckError
+    from symgrad.codegen.verify.reductions import verify_reduction
+
+    softmax = next(r for r in REDUCTIONS if r.name == "softmax")
+    pipeline = generate.derive_reductions((softmax,))
+    right = "return out*t - out*(out*t).sum(axis=axes, keepdims=True)"
+    text = pipeline.module_text()
+    assert right in text
+    module = load_one("reductions", text.replace(right, "return out*t"))
+    with pytest.raises(CheckError, match=r"^softmax: the jvp: differs from central differences"):
+        verify_reduction(module.SoftmaxBackward, pipeline.derived[0])

@@ -78,6 +78,7 @@ class DerivedReduction:
     code: str  # its array code
     forward_code: str  # the definition as array code (to check the kernel against)
     quiet: bool = False  # the code selects with a branch that can warn (see select_may_warn)
+    jvp_code: str | None = None  # a normalization's jvp (the reductions' comes from the vjp)
 
 
 def out_base(reduction):
@@ -114,6 +115,30 @@ def raw_vjp(reduction, forward):
     if reduction.normalize:
         return collapse(Sum(GRAD[KEPT, OUT_ELEMENT] * derivative, (OUT_ELEMENT, 0, COUNT - 1)))
     return collapse(GRAD[KEPT] * derivative)
+
+
+TANGENT = sympy.IndexedBase("t", real=True)
+
+
+def normalization_jvp_code(reduction, forward):
+    """A normalization's jvp as array code over ``t`` (the tangent, shaped as x): the index
+    derivative contracted with the tangent instead of the gradient, sum_r t[o, r] *
+    d out[o, r2] / d x[o, r], collapsed, rewritten with the output as the vjp is, and the
+    cheapest lowerable form kept (softmax: out*(t - sum(out*t)))."""
+    derivative = sympy.diff(forward, X[KEPT, ELEMENT])
+    raw = collapse(Sum(TANGENT[KEPT, ELEMENT] * derivative, (ELEMENT, 0, COUNT - 1)))
+    forms = []
+    for form in [raw, *reuse_candidates(reduction, forward, raw)]:
+        # the free index as the vjp's (r), the summed one as r2: lowered the same way
+        form = form.xreplace({ELEMENT: OUT_ELEMENT, OUT_ELEMENT: ELEMENT})
+        try:
+            lowered = lower(reduction, form)
+            forms.append((cost(lowered), print_lowered(lowered)))
+        except (UnlowerableError, UnprintableError):
+            continue
+    if not forms:
+        raise CheckError(reduction.name, "the jvp", None, f"no lowerable jvp: {raw}")
+    return min(forms)[1]
 
 
 def reuse_candidates(reduction, forward, vjp):
@@ -257,7 +282,8 @@ def reduction_candidates(reduction):
     forms.sort(key=lambda entry: entry[:2])
     if not forms:
         raise CheckError(reduction.name, "x", None, f"no lowerable vjp: {raw}")
+    jvp_code = normalization_jvp_code(reduction, forward) if reduction.normalize else None
     return [
-        DerivedReduction(reduction, forward, form, code, forward_code, quiet)
+        DerivedReduction(reduction, forward, form, code, forward_code, quiet, jvp_code)
         for _, code, form, quiet in forms
     ]

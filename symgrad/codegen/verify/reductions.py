@@ -52,8 +52,7 @@ def verify_reduction(cls, derived, trials=40, seed=0):
             out, grad, x_bar = run(x, axis, keepdims, extra)
         if reduction.nonnegative and (out == 0).any():
             continue  # a square root at 0: no derivative there (conventions cover it)
-        if not reduction.normalize:
-            _check_jvp(cls, reduction, x, _arguments(reduction, axis, keepdims, extra), rng, point)
+        _check_jvp(cls, reduction, x, _arguments(reduction, axis, keepdims, extra), rng, point)
         expected = definition(x, axes, count, *extra)
         # A limit op's definition is evaluated at a low temperature: within this of it.
         atol = LOW_TEMPERATURE * numpy.log(count) + 1e-9 if reduction.temperature else 1e-12
@@ -90,6 +89,12 @@ def verify_reduction(cls, derived, trials=40, seed=0):
             out, _, x_bar = run(x, -1, False, defaults)
         if not (numpy.isfinite(out).all() and numpy.isfinite(x_bar).all()):
             raise CheckError(reduction.name, "x", {"x": value}, "is not finite at a stress point")
+        node = cls((None,), (x,), out, _arguments(reduction, -1, False, defaults), (True,))
+        jvp = node.calculate_jvp((rng.standard_normal(x.shape),), node.children, node.out)
+        if not numpy.isfinite(jvp).all():
+            raise CheckError(
+                reduction.name, "the jvp", {"x": value}, "is not finite at a stress point"
+            )
     for convention in reduction.conventions:
         rows, axis, expected = convention.rows, convention.axis, convention.expected
         given = dict(convention.params)
