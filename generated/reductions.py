@@ -133,7 +133,11 @@ class VarBackward(BackwardFcn):
         axes = tuple(range(x.ndim)) if axis is None else axis
         grad_kept = grad if keepdims else kept(grad, axes, x.ndim)
         n = count(x.shape, axes)
-        return (shaped(grad_kept*(2*x - 2*x.sum(axis=axes, keepdims=True)/n)/numpy.maximum(-ddof + n, 0), x.shape),)
+        with numpy.errstate(invalid="ignore"):  # see the module's docstring
+            x_bar = shaped(grad_kept*(2*x - 2*x.sum(axis=axes, keepdims=True)/n)/numpy.maximum(-ddof + n, 0), x.shape)
+        # zero stays zero: where the rule is not finite (no degrees of freedom left), an
+        # upstream gradient of exactly 0 gives 0
+        return (numpy.where(shaped(grad_kept, x.shape) == 0, 0, x_bar),)
 
     def calculate_jvp(self, tangents, children, out):
         # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
@@ -177,7 +181,10 @@ class StdBackward(BackwardFcn):
         out_kept = out if keepdims else kept(out, axes, x.ndim)
         n = count(x.shape, axes)
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):  # see the module's docstring
-            return (shaped(numpy.where((out_kept == 0), 0, (grad_kept*x*n - grad_kept*x.sum(axis=axes, keepdims=True))/(n*out_kept*numpy.maximum(-ddof + n, 0))), x.shape),)
+            x_bar = shaped(numpy.where((out_kept == 0), 0, (grad_kept*x*n - grad_kept*x.sum(axis=axes, keepdims=True))/(n*out_kept*numpy.maximum(-ddof + n, 0))), x.shape)
+        # zero stays zero: where the rule is not finite (no degrees of freedom left), an
+        # upstream gradient of exactly 0 gives 0
+        return (numpy.where(shaped(grad_kept, x.shape) == 0, 0, x_bar),)
 
     def calculate_jvp(self, tangents, children, out):
         # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]

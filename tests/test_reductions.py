@@ -313,3 +313,30 @@ def test_the_check_catches_a_wrong_normalization_jvp():
     module = load_one("reductions", text.replace(right, "return out*t"))
     with pytest.raises(CheckError, match=r"^softmax: the jvp: differs from central differences"):
         verify_reduction(module.SoftmaxBackward, pipeline.derived[0])
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_no_degrees_of_freedom_and_a_zero_gradient_give_zero(name):
+    # zero stays zero: the rule is +-inf or nan there, a zero upstream gradient gives 0
+    x = sg.tensor([[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]], requires_grad=True)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = getattr(sg, name)(x, axis=1, ddof=3)
+        out.backward(np.array([0.0, 0.0]))
+    np.testing.assert_array_equal(x.grad, np.zeros((2, 3)))
+
+
+def test_the_check_catches_a_reduction_without_its_zero_guard():
+    from symgrad.codegen import generate
+    from symgrad.codegen.verify.loading import load_one
+    from symgrad.codegen.verify.policy import CheckError
+    from symgrad.codegen.verify.reductions import verify_reduction
+
+    var = next(r for r in REDUCTIONS if r.name == "var")
+    pipeline = generate.derive_reductions((var,))
+    guarded = "return (numpy.where(shaped(grad_kept, x.shape) == 0, 0, x_bar),)"
+    text = pipeline.module_text()
+    assert guarded in text
+    module = load_one("reductions", text.replace(guarded, "return (x_bar,)"))
+    with pytest.raises(CheckError, match=r"^var: d/dx a zero gradient gives"):
+        verify_reduction(module.VarBackward, pipeline.derived[0])

@@ -272,6 +272,11 @@ def reduction_context(derived):
         "convention_lines": [_convention_doc(c) for c in reduction.conventions],
         "code": derived.code,
         "jvp_code": derived.jvp_code,
+        # a convention whose gradient is not finite (ddof >= n): the rule renders the guard
+        "zero_guard": any(
+            not numpy.isfinite(numpy.asarray(c.expected, dtype=float)).all()
+            for c in reduction.conventions
+        ),
         "jvp_uses_count": derived.jvp_code is not None and _mentions(derived.jvp_code, "n"),
         "jvp_uses_x": derived.jvp_code is not None and _mentions(derived.jvp_code, "x"),
         "numpy_name": reduction.name if hasattr(numpy, reduction.name) else None,

@@ -114,6 +114,11 @@ def verify_reduction(cls, derived, trials=40, seed=0):
             raise CheckError(
                 reduction.name, "x", point, f"gives {x_bar.tolist()}, the convention is {expected}"
             )
+        if not numpy.isfinite(x_bar).all():  # zero stays zero where the rule is not finite
+            (zero,) = node.calculate_grads(numpy.zeros(out.shape), node.children, node.out, (True,))
+            if not numpy.array_equal(zero, numpy.zeros(zero.shape)):
+                reason = f"a zero gradient gives {zero.tolist()}, not 0"
+                raise CheckError(reduction.name, "x", point, reason)
         if backward_warnings and not forward_warnings:
             message = backward_warnings[0].message
             raise CheckError(reduction.name, "x", point, f"warns {message!r}, its forward not")
