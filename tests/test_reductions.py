@@ -281,40 +281,6 @@ def test_std_of_constant_data_differentiates_again(shape):
     np.testing.assert_array_equal(h.data, np.zeros(shape))  # PyTorch's second order there
 
 
-def test_the_check_catches_a_wrong_reduction_jvp():
-    # the rendered text altered (the jvp doubled), the vjp left right: generation stops
-    from symgrad.codegen import generate
-    from symgrad.codegen.verify.loading import load_one
-    from symgrad.codegen.verify.policy import CheckError
-    from symgrad.codegen.verify.reductions import verify_reduction
-
-    prod = next(r for r in REDUCTIONS if r.name == "prod")
-    pipeline = generate.derive_reductions((prod,))
-    right = "return (partials * tangent).sum(axis=axes, keepdims=keepdims)"
-    text = pipeline.module_text()
-    assert right in text
-    module = load_one("reductions", text.replace(right, right + " * 2"))
-    with pytest.raises(CheckError, match=r"^prod: the jvp: differs from central differences"):
-        verify_reduction(module.ProdBackward, pipeline.derived[0])
-
-
-def test_the_check_catches_a_wrong_normalization_jvp():
-    # softmax's derived jvp out*(t - sum(out*t)) cut to out*t: generation stops
-    from symgrad.codegen import generate
-    from symgrad.codegen.verify.loading import load_one
-    from symgrad.codegen.verify.policy import CheckError
-    from symgrad.codegen.verify.reductions import verify_reduction
-
-    softmax = next(r for r in REDUCTIONS if r.name == "softmax")
-    pipeline = generate.derive_reductions((softmax,))
-    right = "return out*t - out*(out*t).sum(axis=axes, keepdims=True)"
-    text = pipeline.module_text()
-    assert right in text
-    module = load_one("reductions", text.replace(right, "return out*t"))
-    with pytest.raises(CheckError, match=r"^softmax: the jvp: differs from central differences"):
-        verify_reduction(module.SoftmaxBackward, pipeline.derived[0])
-
-
 @pytest.mark.parametrize("name", ["var", "std"])
 def test_no_degrees_of_freedom_and_a_zero_gradient_give_zero(name):
     # zero stays zero: the rule is +-inf or nan there, a zero upstream gradient gives 0
@@ -326,17 +292,41 @@ def test_no_degrees_of_freedom_and_a_zero_gradient_give_zero(name):
     np.testing.assert_array_equal(x.grad, np.zeros((2, 3)))
 
 
-def test_the_check_catches_a_reduction_without_its_zero_guard():
+# Each: a reduction, a line of its rendered text and what it is changed to (the rest left
+# right), and what generation then says.
+SABOTAGE = [
+    (  # the jvp doubled
+        "prod",
+        "return (partials * tangent).sum(axis=axes, keepdims=keepdims)",
+        "return (partials * tangent).sum(axis=axes, keepdims=keepdims) * 2",
+        r"^prod: the jvp: differs from central differences",
+    ),
+    (  # softmax's derived jvp out*(t - sum(out*t)) cut to out*t
+        "softmax",
+        "return out*t - out*(out*t).sum(axis=axes, keepdims=True)",
+        "return out*t",
+        r"^softmax: the jvp: differs from central differences",
+    ),
+    (  # var without its zero guard (no degrees of freedom left: the rule is +-inf, nan)
+        "var",
+        "return (numpy.where(shaped(grad_kept, x.shape) == 0, 0, x_bar),)",
+        "return (x_bar,)",
+        r"^var: d/dx a zero gradient gives",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "right", "wrong", "says"), SABOTAGE, ids=[s[0] for s in SABOTAGE])
+def test_the_check_catches_a_sabotaged_rendered_class(name, right, wrong, says):
     from symgrad.codegen import generate
     from symgrad.codegen.verify.loading import load_one
     from symgrad.codegen.verify.policy import CheckError
     from symgrad.codegen.verify.reductions import verify_reduction
 
-    var = next(r for r in REDUCTIONS if r.name == "var")
-    pipeline = generate.derive_reductions((var,))
-    guarded = "return (numpy.where(shaped(grad_kept, x.shape) == 0, 0, x_bar),)"
+    reduction = next(r for r in REDUCTIONS if r.name == name)
+    pipeline = generate.derive_reductions((reduction,))
     text = pipeline.module_text()
-    assert guarded in text
-    module = load_one("reductions", text.replace(guarded, "return (x_bar,)"))
-    with pytest.raises(CheckError, match=r"^var: d/dx a zero gradient gives"):
-        verify_reduction(module.VarBackward, pipeline.derived[0])
+    assert right in text
+    module = load_one("reductions", text.replace(right, wrong))
+    with pytest.raises(CheckError, match=says):
+        verify_reduction(getattr(module, reduction.class_name), pipeline.derived[0])
