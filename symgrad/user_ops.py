@@ -14,7 +14,7 @@ import tempfile
 
 from symgrad.tensor import apply
 
-VERSION = "0.1.0"  # part of the cache key: a new symgrad derives again
+VERSION = "0.1.0"  # part of the cache key: a new symgrad derives again (pyproject's, tested)
 
 
 class DerivationError(ValueError):

@@ -27,3 +27,11 @@ def test_the_derive_extra_holds_what_generation_needs():
     extra = {dep.split("==")[0] for dep in config["project"]["optional-dependencies"]["derive"]}
     assert extra == {"sympy", "jinja2"}
     assert config["project"]["dependencies"] == ["numpy>=2.1"]
+
+
+def test_the_cache_key_version_is_the_projects():
+    # sg.define's cache is keyed by it: a release must derive again
+    from symgrad import user_ops
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert config["project"]["version"] == user_ops.VERSION
