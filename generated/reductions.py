@@ -18,12 +18,13 @@ from symgrad import special
 from symgrad.function import BackwardFcn
 from symgrad.reduction_maps import (
     count,
+    jvp_by_partials,
     kept,
     mean_kernel,
     product_after,
     product_before,
-    reduced_shape,
     shaped,
+    zero_stays_zero,
 )
 
 
@@ -54,16 +55,11 @@ class SumBackward(BackwardFcn):
         return (shaped(grad_kept, x.shape),)
 
     def calculate_jvp(self, tangents, children, out):
-        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds every partial
         (tangent,) = tangents
         if tangent is None:
             return None
-        (x,) = children
-        axis, keepdims = self.params[:2]
-        axes = tuple(range(x.ndim)) if axis is None else axis
-        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
-        (partials,) = self.calculate_grads(ones, children, out, (True,))
-        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
+        return jvp_by_partials(self, tangent, children[0], out)
 
 
 # ---- mean ----------------------------------------------------------------------------
@@ -94,16 +90,11 @@ class MeanBackward(BackwardFcn):
         return (shaped(grad_kept/n, x.shape),)
 
     def calculate_jvp(self, tangents, children, out):
-        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds every partial
         (tangent,) = tangents
         if tangent is None:
             return None
-        (x,) = children
-        axis, keepdims = self.params[:2]
-        axes = tuple(range(x.ndim)) if axis is None else axis
-        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
-        (partials,) = self.calculate_grads(ones, children, out, (True,))
-        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
+        return jvp_by_partials(self, tangent, children[0], out)
 
 
 # ---- var -----------------------------------------------------------------------------
@@ -137,19 +128,14 @@ class VarBackward(BackwardFcn):
             x_bar = shaped(grad_kept*(2*x - 2*x.sum(axis=axes, keepdims=True)/n)/numpy.maximum(-ddof + n, 0), x.shape)
         # zero stays zero: where the rule is not finite (no degrees of freedom left), an
         # upstream gradient of exactly 0 gives 0
-        return (numpy.where(shaped(grad_kept, x.shape) == 0, 0, x_bar),)
+        return (zero_stays_zero(grad_kept, x_bar),)
 
     def calculate_jvp(self, tangents, children, out):
-        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds every partial
         (tangent,) = tangents
         if tangent is None:
             return None
-        (x,) = children
-        axis, keepdims = self.params[:2]
-        axes = tuple(range(x.ndim)) if axis is None else axis
-        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
-        (partials,) = self.calculate_grads(ones, children, out, (True,))
-        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
+        return jvp_by_partials(self, tangent, children[0], out)
 
 
 # ---- std -----------------------------------------------------------------------------
@@ -184,19 +170,14 @@ class StdBackward(BackwardFcn):
             x_bar = shaped(numpy.where((out_kept == 0), 0, (grad_kept*x*n - grad_kept*x.sum(axis=axes, keepdims=True))/(n*out_kept*numpy.maximum(-ddof + n, 0))), x.shape)
         # zero stays zero: where the rule is not finite (no degrees of freedom left), an
         # upstream gradient of exactly 0 gives 0
-        return (numpy.where(shaped(grad_kept, x.shape) == 0, 0, x_bar),)
+        return (zero_stays_zero(grad_kept, x_bar),)
 
     def calculate_jvp(self, tangents, children, out):
-        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds every partial
         (tangent,) = tangents
         if tangent is None:
             return None
-        (x,) = children
-        axis, keepdims = self.params[:2]
-        axes = tuple(range(x.ndim)) if axis is None else axis
-        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
-        (partials,) = self.calculate_grads(ones, children, out, (True,))
-        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
+        return jvp_by_partials(self, tangent, children[0], out)
 
 
 # ---- prod ----------------------------------------------------------------------------
@@ -228,16 +209,11 @@ class ProdBackward(BackwardFcn):
         return (shaped(product_after(x, axes)*product_before(x, axes)*grad_kept, x.shape),)
 
     def calculate_jvp(self, tangents, children, out):
-        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds every partial
         (tangent,) = tangents
         if tangent is None:
             return None
-        (x,) = children
-        axis, keepdims = self.params[:2]
-        axes = tuple(range(x.ndim)) if axis is None else axis
-        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
-        (partials,) = self.calculate_grads(ones, children, out, (True,))
-        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
+        return jvp_by_partials(self, tangent, children[0], out)
 
 
 # ---- logsumexp -----------------------------------------------------------------------
@@ -271,16 +247,11 @@ class LogsumexpBackward(BackwardFcn):
         return (shaped(special.inplace(numpy.exp, -out_kept + x)*grad_kept, x.shape),)
 
     def calculate_jvp(self, tangents, children, out):
-        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds every partial
         (tangent,) = tangents
         if tangent is None:
             return None
-        (x,) = children
-        axis, keepdims = self.params[:2]
-        axes = tuple(range(x.ndim)) if axis is None else axis
-        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
-        (partials,) = self.calculate_grads(ones, children, out, (True,))
-        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
+        return jvp_by_partials(self, tangent, children[0], out)
 
 
 # ---- max -----------------------------------------------------------------------------
@@ -313,16 +284,11 @@ class MaxBackward(BackwardFcn):
         return (shaped(grad_kept*numpy.where((out_kept == x), 1, 0)/(numpy.where((out_kept == x), 1, 0)).sum(axis=axes, keepdims=True), x.shape),)
 
     def calculate_jvp(self, tangents, children, out):
-        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds every partial
         (tangent,) = tangents
         if tangent is None:
             return None
-        (x,) = children
-        axis, keepdims = self.params[:2]
-        axes = tuple(range(x.ndim)) if axis is None else axis
-        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
-        (partials,) = self.calculate_grads(ones, children, out, (True,))
-        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
+        return jvp_by_partials(self, tangent, children[0], out)
 
 
 # ---- min -----------------------------------------------------------------------------
@@ -355,16 +321,11 @@ class MinBackward(BackwardFcn):
         return (shaped(grad_kept*numpy.where((out_kept == x), 1, 0)/(numpy.where((out_kept == x), 1, 0)).sum(axis=axes, keepdims=True), x.shape),)
 
     def calculate_jvp(self, tangents, children, out):
-        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds every partial
         (tangent,) = tangents
         if tangent is None:
             return None
-        (x,) = children
-        axis, keepdims = self.params[:2]
-        axes = tuple(range(x.ndim)) if axis is None else axis
-        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
-        (partials,) = self.calculate_grads(ones, children, out, (True,))
-        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
+        return jvp_by_partials(self, tangent, children[0], out)
 
 
 # ---- norm ----------------------------------------------------------------------------
@@ -397,16 +358,11 @@ class NormBackward(BackwardFcn):
             return (shaped(numpy.where((out_kept == 0), 0, grad_kept*x/out_kept), x.shape),)
 
     def calculate_jvp(self, tangents, children, out):
-        # out[o] depends on its own x[o, r] alone: the vjp of ones holds each d out[o]/d x[o, r]
+        # out[o] depends on its own x[o, r] alone: the vjp of ones holds every partial
         (tangent,) = tangents
         if tangent is None:
             return None
-        (x,) = children
-        axis, keepdims = self.params[:2]
-        axes = tuple(range(x.ndim)) if axis is None else axis
-        ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
-        (partials,) = self.calculate_grads(ones, children, out, (True,))
-        return (partials * tangent).sum(axis=axes, keepdims=keepdims)
+        return jvp_by_partials(self, tangent, children[0], out)
 
 
 # ---- softmax -------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from symgrad.function import BackwardFcn
 from symgrad.index_maps import gather_windows, scatter_windows
 from symgrad.window_maps import (
     add_term,
+    at_selection,
     first_max_mask,
     first_max_parts,
     grouped,
@@ -30,7 +31,9 @@ from symgrad.window_maps import (
     offset_sum,
     out_length,
     pad,
+    selected,
     shared_parts,
+    spread_over,
     ungrouped,
     window_parts,
     windows,
@@ -170,9 +173,7 @@ class AvgPoolBackward(BackwardFcn):
         # the derived vjp of a mean, the same for every kernel offset
         grad_kept, n = grad, int(numpy.prod(kernel))
         if again:
-            share = grad_kept/n
-            spread = numpy.reshape(share, (*share.shape, *(1,) * len(kernel)))
-            parts = numpy.broadcast_to(spread, (*share.shape, *kernel))
+            parts = spread_over(grad_kept/n, kernel)
         else:
             parts = shared_parts(grad_kept/n, grad)
         grad_x = scatter_windows(parts, x.shape, kernel, stride, padding, dilation)
@@ -211,9 +212,7 @@ class MaxPoolBackward(BackwardFcn):
         again = not isinstance(x, numpy.ndarray)
         if again:
             # the selection: a mask constant of the data, as where's condition
-            mask = first_max_mask(x, out, kernel, stride, padding, dilation)
-            spread = numpy.reshape(grad, (*grad.shape, *(1,) * len(kernel)))
-            parts = numpy.where(mask, spread, 0)
+            parts = selected(first_max_mask(x, out, kernel, stride, padding, dilation), grad)
         else:
             window = windows(pad(x, padding, -numpy.inf), kernel, stride, dilation)
             parts = first_max_parts(grad, window, out, len(kernel))
@@ -228,4 +227,4 @@ class MaxPoolBackward(BackwardFcn):
         kernel, stride, padding, dilation = self.params
         mask = first_max_mask(x, out, kernel, stride, padding, dilation)
         tangent = windows(pad(tangents[0], padding, 0.0), kernel, stride, dilation)
-        return numpy.where(mask, tangent, 0).sum(axis=tuple(range(-len(kernel), 0)))
+        return at_selection(mask, tangent, len(kernel))

@@ -95,3 +95,20 @@ def product_after(x, axes):
     one = numpy.ones_like(flat[..., :1])
     running = numpy.cumprod(flat[..., :0:-1], axis=-1)[..., ::-1]  # from the end
     return undo(numpy.concatenate([running, one], axis=-1))
+
+
+def zero_stays_zero(grad_kept, x_bar):
+    """``x_bar``, exactly 0 where the upstream gradient is exactly 0: a rule that is not
+    finite there (no degrees of freedom left) passes nothing for a gradient of nothing."""
+    return numpy.where(shaped(grad_kept, numpy.shape(x_bar)) == 0, 0, x_bar)
+
+
+def jvp_by_partials(node, tangent, x, out):
+    """The jvp of a reduction whose every output depends on its own elements alone: its
+    vjp of ones holds each partial d out[o] / d x[o, r], contracted with the tangent over
+    the reduced axes."""
+    axis, keepdims = node.params[:2]
+    axes = tuple(range(x.ndim)) if axis is None else axis
+    ones = numpy.ones(reduced_shape(x.shape, axes, keepdims), x.dtype)
+    (partials,) = node.calculate_grads(ones, (x,), out, (True,))
+    return (partials * tangent).sum(axis=axes, keepdims=keepdims)

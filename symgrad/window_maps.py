@@ -258,3 +258,21 @@ def first_max_mask(x, out, kernel, stride, padding, dilation):
     for offset, part, _ in pieces:
         mask[(..., *part, *offset)] = parts.at(offset, part, None) != 0
     return mask
+
+
+def spread_over(value, kernel):
+    """``value``, one per window, at every offset of its window (a broadcast view)."""
+    spread = numpy.reshape(value, (*numpy.shape(value), *(1,) * len(kernel)))
+    return numpy.broadcast_to(spread, (*numpy.shape(value), *kernel))
+
+
+def selected(mask, value):
+    """``value``, one per window, at the offset ``mask`` selects in it, 0 at the others."""
+    rank = numpy.ndim(mask) - numpy.ndim(value)
+    return numpy.where(mask, numpy.reshape(value, (*numpy.shape(value), *(1,) * rank)), 0)
+
+
+def at_selection(mask, window, rank):
+    """What each window holds at the offset ``mask`` selects in it (the max pool's first
+    maximum, applied to a tangent's windows)."""
+    return numpy.where(mask, window, 0).sum(axis=tuple(range(-rank, 0)))

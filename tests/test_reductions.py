@@ -297,8 +297,8 @@ def test_no_degrees_of_freedom_and_a_zero_gradient_give_zero(name):
 SABOTAGE = [
     (  # the jvp doubled
         "prod",
-        "return (partials * tangent).sum(axis=axes, keepdims=keepdims)",
-        "return (partials * tangent).sum(axis=axes, keepdims=keepdims) * 2",
+        "return jvp_by_partials(self, tangent, children[0], out)",
+        "return jvp_by_partials(self, tangent, children[0], out) * 2",
         r"^prod: the jvp: differs from central differences",
     ),
     (  # softmax's derived jvp out*(t - sum(out*t)) cut to out*t
@@ -309,7 +309,7 @@ SABOTAGE = [
     ),
     (  # var without its zero guard (no degrees of freedom left: the rule is +-inf, nan)
         "var",
-        "return (numpy.where(shaped(grad_kept, x.shape) == 0, 0, x_bar),)",
+        "return (zero_stays_zero(grad_kept, x_bar),)",
         "return (x_bar,)",
         r"^var: d/dx a zero gradient gives",
     ),

@@ -6,6 +6,7 @@ import math
 import warnings
 
 from symgrad.generated import functions as ops
+from symgrad.tensor import data_of
 
 
 def relu(input, inplace=False):
@@ -56,7 +57,7 @@ def softplus(input, beta=1.0, threshold=20.0):
     (PyTorch's switch to the linear function, for numerical stability)."""
     scaled = input * beta if beta != 1 else input
     smooth = ops.softplus(scaled) / beta if beta != 1 else ops.softplus(scaled)
-    return ops.where(_data(scaled) > threshold, input, smooth)
+    return ops.where(data_of(scaled) > threshold, input, smooth)
 
 
 def softmax(input, dim=None, dtype=None):
@@ -86,7 +87,3 @@ def _cast(input, dtype):
 def _not_in_place(name, inplace):
     if inplace:
         raise ValueError(f"{name}: inplace=True is not supported (symgrad never mutates inputs)")
-
-
-def _data(value):
-    return getattr(value, "data", value)

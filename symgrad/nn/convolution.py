@@ -9,7 +9,7 @@ import numpy
 
 from symgrad.generated import windows
 from symgrad.shape import pad
-from symgrad.tensor import Tensor, apply, tensor
+from symgrad.tensor import apply, as_tensor
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -104,7 +104,7 @@ def _avg_pool(name, rank, x, kernel_size, stride, padding, ceil_mode, include_pa
 
 
 def _pool_sizes(name, rank, x, kernel_size, stride, padding, dilation, ceil_mode):
-    x = _as_tensor(x)
+    x = as_tensor(x)
     _check_input(name, x, rank)
     kernel = _tuple(name, "kernel_size", kernel_size, rank, 1)
     stride = kernel if stride is None else _tuple(name, "stride", stride, rank, 1)
@@ -166,10 +166,6 @@ def _no_indices(name, return_indices):
 
 
 # ---- validation -------------------------------------------------------------------
-def _as_tensor(value):
-    return value if isinstance(value, Tensor) else tensor(value)
-
-
 def _tuple(name, what, value, rank, minimum):
     """``value`` (an int or a sequence of ``rank`` ints) as a tuple, each at least
     ``minimum``: a TypeError for anything but ints, a ValueError for a wrong count or size."""
@@ -210,7 +206,7 @@ def _check_fits(name, x, kernel, padding, dilation):
 
 
 def _convolution(name, rank, x, w, bias, stride, padding, dilation, groups):
-    x, w = _as_tensor(x), _as_tensor(w)
+    x, w = as_tensor(x), as_tensor(w)
     _check_input(name, x, rank)
     if w.ndim != rank + 2:
         raise ValueError(f"{name}: weight must have {rank + 2} dimensions, not shape {w.shape}")
@@ -236,7 +232,7 @@ def _convolution(name, rank, x, w, bias, stride, padding, dilation, groups):
         )
     _check_fits(name, x, w.shape[2:], padding, dilation)
     if bias is not None:
-        bias = _as_tensor(bias)
+        bias = as_tensor(bias)
         if bias.shape != (outputs,):
             raise ValueError(f"{name}: bias must have shape ({outputs},), not {bias.shape}")
     params = (stride, padding, dilation, int(groups))
